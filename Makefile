@@ -1,0 +1,42 @@
+# Two commands on a fresh machine (each sets itself up):
+#   make book   -> the rendered book in _build/html
+#   make test   -> library tests, every lesson re-executed (nbval), the book built with warnings as errors
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+JOBS ?= 2
+export OMP_NUM_THREADS ?= 1
+export MPLBACKEND ?= Agg
+export PYTHONHASHSEED := 0
+export TOKENIZERS_PARALLELISM := false
+export HF_HUB_OFFLINE ?= 1
+
+.PHONY: setup book test test-lib test-lessons test-book student lint clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
+	touch $@
+
+# Execute every lesson in parallel into Jupyter Book's cache, then build (cell errors and warnings abort).
+book: setup
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m minigpt_lib.book .
+
+test: setup
+	$(BIN)/python -m pytest -n $(JOBS) --dist loadfile --nbval-lax --nbval-current-env -m "not book" tests lessons
+	$(BIN)/python -m pytest -m book tests
+
+student: setup
+	$(BIN)/python -m minigpt_lib.student lessons student
+
+lint: setup
+	$(BIN)/ruff check minigpt_lib tests benchmarks
+
+clean:
+	rm -rf _build student

@@ -1,0 +1,26 @@
+"""minigpt_lib: the shared library of the Vietnamese course "Build GPT from scratch" (04 buildgpt).
+
+Start at the bottom and climb: config, tokenizer, data, device -> layers -> models -> sampling, training,
+pretrained, analysis. ``viz`` draws; ``checks`` grades the code challenges.
+"""
+
+from .config import GPTConfig
+from .data import CompactVocab, SlidingWindowDataset, get_batch, load_corpus, train_val_split
+from .device import pick_device, seed_everything, setup_lesson, time_it
+from .layers import AttentionHead, Block, CausalSelfAttention, KVCache, MLP, causal_attention, causal_mask
+from .models import GPT, Model1, Model2, Model3, Model4
+from .sampling import generate, sample_next, top_k_filter, top_p_filter
+from .tokenizer import CharTokenizer, gpt2_tokenizer
+
+__version__ = "0.1.0"
+
+# The repository the lessons install from in Colab. Notebooks and _config.yml must agree (a test checks it).
+REPO_URL = "https://github.com/buildgpt-vi/buildgpt"
+
+__all__ = [
+    "GPTConfig", "CompactVocab", "SlidingWindowDataset", "get_batch", "load_corpus", "train_val_split",
+    "pick_device", "seed_everything", "setup_lesson", "time_it", "AttentionHead", "Block",
+    "CausalSelfAttention", "KVCache", "MLP", "causal_attention", "causal_mask", "GPT", "Model1", "Model2",
+    "Model3", "Model4", "generate", "sample_next", "top_k_filter", "top_p_filter", "CharTokenizer",
+    "gpt2_tokenizer", "REPO_URL",
+]
