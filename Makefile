@@ -25,8 +25,12 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	touch $@
 
 # Execute every lesson in parallel into Jupyter Book's cache, then build (cell errors and warnings abort).
+# A lesson that failed in the cache is executed again by the build, which then stops on the error.
 book: setup
-	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m minigpt_lib.book .
+	$(BIN)/jcache notebook -p _build/.jupyter_cache add lessons/*.ipynb >/dev/null
+	$(BIN)/jcache project -p _build/.jupyter_cache execute --executor local-parallel -t 300
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/jupyter-book build . -W -n --keep-going
+	@echo "Sách đã dựng xong: _build/html/index.html"
 
 test: setup
 	$(BIN)/python -m pytest -n $(JOBS) --dist loadfile --nbval-lax --nbval-current-env -m "not book" tests lessons
