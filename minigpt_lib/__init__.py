@@ -14,6 +14,17 @@ from .tokenizer import CharTokenizer, gpt2_tokenizer
 
 __version__ = "0.1.0"
 
+_SUBMODULES = {"analysis", "checks", "ddp", "pretrained", "student", "training", "viz"}
+
+
+def __getattr__(name: str):
+    """Import the heavier submodules on first use: ``mg.viz``, ``mg.training``, ``mg.checks``, ..."""
+    if name in _SUBMODULES:
+        import importlib
+
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'minigpt_lib' has no attribute {name!r}")
+
 # The repository the lessons install from in Colab. Notebooks and _config.yml must agree (a test checks it).
 REPO_URL = "https://github.com/buildgpt-vi/buildgpt"
 

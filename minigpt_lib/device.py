@@ -81,3 +81,12 @@ def setup_lesson(seed: int = 0, device: str | None = None, quiet: bool = False) 
     if not quiet:
         print(environment_line(chosen))
     return chosen
+
+
+def reference_timings() -> dict:
+    """GPT-2 timings measured on real GPUs by ``benchmarks/gpt2_devices.py`` (device, date and numbers)."""
+    import json
+
+    from ._files import DATA_DIR
+
+    return json.loads((DATA_DIR / "reference_timings.json").read_text(encoding="utf-8"))

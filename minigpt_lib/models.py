@@ -39,6 +39,8 @@ def check_tokens(idx: torch.Tensor, vocab_size: int, max_len: int | None = None)
             f"The input has {idx.size(1)} tokens but the model's block_size is {max_len}; "
             f"crop it to the last {max_len} tokens (idx[:, -{max_len}:])."
         )
+    if torch.compiler.is_compiling():
+        return  # reading values back would break the compiled graph; eager runs check them
     if idx.numel() and (int(idx.min()) < 0 or int(idx.max()) >= vocab_size):
         raise ValueError(f"Token ids must be in 0..{vocab_size - 1}, got min {int(idx.min())}, max {int(idx.max())}.")
 

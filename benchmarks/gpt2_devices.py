@@ -1,0 +1,130 @@
+"""GPT-2 (124M) on the CPU and on a GPU: model creation, inference, training steps, and GPU training MFU.
+
+    python benchmarks/gpt2_devices.py --out minigpt_lib/data/reference_timings.json
+
+Writes one JSON record (device names, date, versions, numbers) that lesson 22 plots beside its live numbers.
+On a machine without a GPU only the CPU part runs. Times are medians after warm-up, with synchronize.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from minigpt_lib import GPT, GPTConfig, time_it  # noqa: E402
+from minigpt_lib.training import make_optimizer  # noqa: E402
+
+NOMINAL_BF16_TFLOPS = {"H100": 989.4, "H200": 989.4, "A100": 312.0, "L4": 121.0, "T4": 65.0}
+
+
+def flops_per_token(model: GPT, T: int) -> float:
+    """Training FLOPs per token: 6 per parameter (forward + backward) plus attention (PaLM, appendix B)."""
+    c = model.config
+    return 6 * model.num_parameters(exclude_embeddings=True) + 12 * c.n_layer * c.n_embd * T
+
+
+def device_timings(device: torch.device, batch: int, T: int, dtype: torch.dtype | None) -> dict:
+    config = GPTConfig.preset("gpt2")
+    start = time.perf_counter()
+    model = GPT(config).to(device)
+    torch.cuda.synchronize() if device.type == "cuda" else None
+    creation = time.perf_counter() - start
+    idx = torch.randint(0, config.vocab_size, (batch, T), device=device)
+    autocast = torch.autocast(device.type, dtype=dtype) if dtype else torch.autocast(device.type, enabled=False)
+    model.eval()
+
+    def infer():
+        with torch.no_grad(), autocast:
+            model(idx)
+
+    inference = time_it(infer, device, repeats=5, warmup=2)
+    model.train()
+    optimizer = make_optimizer(model, 3e-4, 0.1, device)
+
+    def step():
+        with autocast:
+            _, loss = model(idx, idx)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+
+    train_step = time_it(step, device, repeats=5, warmup=2)
+    return {
+        "device": torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)",
+        "dtype": str(dtype).removeprefix("torch.") if dtype else "float32",
+        "batch": batch, "seq_len": T,
+        "create_s": creation, "inference_s": inference, "train_step_s": train_step,
+        "train_tokens_per_s": batch * T / train_step,
+    }
+
+
+def measured_matmul_tflops(device: torch.device, dtype: torch.dtype, n: int = 8192) -> float:
+    a, b = (torch.randn(n, n, device=device, dtype=dtype) for _ in range(2))
+    seconds = time_it(lambda: a @ b, device, repeats=10, warmup=3)
+    return 2 * n**3 / seconds / 1e12
+
+
+def gpu_training_mfu(device: torch.device, batch: int = 32, T: int = 1024, steps: int = 20) -> dict:
+    """GPT-2 124M training with bf16 autocast, torch.compile and fused AdamW; tokens/s and MFU."""
+    torch.set_float32_matmul_precision("high")
+    model = GPT(GPTConfig.preset("gpt2")).to(device)
+    optimizer = make_optimizer(model, 6e-4, 0.1, device)  # fused on CUDA
+    compiled = torch.compile(model)
+    idx = torch.randint(0, 50257, (batch, T), device=device)
+
+    def step():
+        with torch.autocast("cuda", dtype=torch.bfloat16):
+            _, loss = compiled(idx, idx)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+
+    start = time.perf_counter()
+    step()
+    torch.cuda.synchronize()
+    compile_s = time.perf_counter() - start
+    seconds = time_it(step, device, repeats=steps, warmup=5)
+    tokens_per_s = batch * T / seconds
+    achieved = flops_per_token(model, T) * tokens_per_s / 1e12
+    name = torch.cuda.get_device_name(device)
+    nominal = next((v for k, v in NOMINAL_BF16_TFLOPS.items() if k in name), None)
+    peak = measured_matmul_tflops(device, torch.bfloat16)
+    return {
+        "device": name, "batch": batch, "seq_len": T, "compile_s": compile_s, "step_s": seconds,
+        "tokens_per_s": tokens_per_s, "achieved_tflops": achieved,
+        "nominal_bf16_tflops": nominal, "mfu_nominal": achieved / nominal if nominal else None,
+        "measured_matmul_tflops": peak, "mfu_measured_peak": achieved / peak,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args()
+    torch.manual_seed(0)
+    record = {
+        "date": datetime.date.today().isoformat(),
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "runs": [device_timings(torch.device("cpu"), batch=4, T=256, dtype=None)],
+    }
+    if torch.cuda.is_available():
+        gpu = torch.device("cuda")
+        record["runs"].append(device_timings(gpu, batch=4, T=256, dtype=None))
+        record["runs"].append(device_timings(gpu, batch=4, T=256, dtype=torch.bfloat16))
+        record["gpu_training"] = gpu_training_mfu(gpu)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    print(json.dumps(record, indent=2))
+
+
+if __name__ == "__main__":
+    main()
