@@ -1,0 +1,622 @@
+"""Code-challenge checkers: run a learner's function on hidden inputs, compare it with the reference, name the mistake.
+
+Every checker returns a :class:`CheckResult` whose message is in Vietnamese (shown with ✅/❌ in a notebook) and
+whose ``mistake`` is a stable English key (``None`` when the code is right or the error was not recognised).
+
+How a mistake is recognised: each typical mistake has one or more *mistaken reference implementations*. When the
+learner's function differs from the correct reference, it is run against each of them on the same hidden inputs;
+the first one it agrees with on every input (equal outputs, or both raising an exception) names the mistake.
+
+``NotImplementedError`` raised by the learner's function is re-raised unchanged, on purpose: the student version
+of a lesson (solutions removed) must stop at the exercise's stub, exactly where the learner has work to do.
+Any other exception becomes a failed result whose message says what was raised and on which input.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import itertools
+import math
+import numbers
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from .config import GPTConfig
+from .models import GPT
+
+__all__ = [
+    "CheckResult",
+    "check_function",
+    "check_causal_attention",
+    "check_param_count",
+    "check_qkv_split",
+    "ATTENTION_MISTAKES",
+    "PARAM_COUNT_MISTAKES",
+    "QKV_SPLIT_MISTAKES",
+]
+
+HIDDEN_SEED = 20240601  # hidden inputs come from their own generator: checking never moves the global RNG
+
+
+@dataclass
+class CheckResult:
+    """The verdict of a checker: ``passed``, a Vietnamese ``message`` and the recognised ``mistake`` key."""
+
+    passed: bool
+    message: str
+    mistake: str | None = None
+
+    def __bool__(self) -> bool:
+        return self.passed
+
+    def __str__(self) -> str:
+        return f"{'✅' if self.passed else '❌'} {self.message}"
+
+    def _repr_markdown_(self) -> str:
+        return str(self)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# The generic engine
+# ----------------------------------------------------------------------------------------------------------
+
+_Variants = Callable | Sequence[Callable]
+
+
+@dataclass
+class _Outcome:
+    value: object = None
+    error: BaseException | None = None
+
+
+def _clone(obj):
+    if isinstance(obj, torch.Tensor):
+        return obj.detach().clone()
+    if isinstance(obj, tuple):
+        return tuple(_clone(o) for o in obj)
+    if isinstance(obj, list):
+        return [_clone(o) for o in obj]
+    return obj
+
+
+def _same_inputs(a, b) -> bool:
+    if isinstance(a, torch.Tensor):
+        return isinstance(b, torch.Tensor) and a.shape == b.shape and torch.equal(a, b)
+    if isinstance(a, (tuple, list)):
+        return all(_same_inputs(x, y) for x, y in zip(a, b, strict=True))
+    return True
+
+
+def _is_number(x) -> bool:
+    return isinstance(x, numbers.Number) and not isinstance(x, bool)
+
+
+def _equal(got, expected, atol: float, rtol: float) -> bool:
+    """Equal within tolerance (NaN equals NaN, so that mistakes that produce NaN can be recognised)."""
+    if isinstance(expected, torch.Tensor):
+        if not isinstance(got, torch.Tensor) or got.shape != expected.shape:
+            return False
+        g, e = got.detach().to("cpu", torch.float64), expected.detach().to("cpu", torch.float64)
+        return bool(torch.allclose(g, e, atol=atol, rtol=rtol, equal_nan=True))
+    if isinstance(expected, (tuple, list)):
+        if not isinstance(got, (tuple, list)) or len(got) != len(expected):
+            return False
+        return all(_equal(g, e, atol, rtol) for g, e in zip(got, expected, strict=True))
+    if _is_number(expected):
+        if not _is_number(got):
+            return False
+        if isinstance(expected, numbers.Integral) and isinstance(got, numbers.Integral):
+            return int(got) == int(expected)
+        return math.isclose(float(got), float(expected), rel_tol=rtol, abs_tol=atol) or (
+            math.isnan(float(got)) and math.isnan(float(expected))
+        )
+    return got == expected
+
+
+def _difference(got, expected, atol: float, rtol: float, where: str = "") -> tuple[str, str]:
+    """(mistake key, Vietnamese description) of the first way ``got`` differs from ``expected``."""
+    if isinstance(expected, torch.Tensor):
+        if not isinstance(got, torch.Tensor):
+            hint = ""
+            if isinstance(got, (tuple, list)):
+                hint = f" (một {type(got).__name__} gồm {len(got)} phần tử: nếu bạn trả về nhiều giá trị, chỉ giữ kết quả cần kiểm tra)"
+            return "not_a_tensor", f"{where}cần một torch.Tensor nhưng nhận được {type(got).__name__}{hint}."
+        if got.shape != expected.shape:
+            return "wrong_shape", (
+                f"{where}kết quả có kích thước {tuple(got.shape)}, cần {tuple(expected.shape)}."
+            )
+        g, e = got.detach().to("cpu", torch.float64), expected.detach().to("cpu", torch.float64)
+        if torch.isnan(g).any() and not torch.isnan(e).any():
+            return "wrong_values", f"{where}kết quả chứa NaN."
+        if torch.isinf(g).any() and not torch.isinf(e).any():
+            return "wrong_values", f"{where}kết quả chứa giá trị vô cùng (inf)."
+        diff = (g - e).abs().max().item()
+        return "wrong_values", f"{where}đúng kích thước nhưng sai giá trị (sai lệch lớn nhất {diff:.3g})."
+    if isinstance(expected, (tuple, list)):
+        if not isinstance(got, (tuple, list)):
+            return (
+                "wrong_type",
+                f"{where}cần một tuple gồm {len(expected)} phần tử nhưng nhận được {type(got).__name__}.",
+            )
+        if len(got) != len(expected):
+            return "wrong_length", f"{where}cần {len(expected)} phần tử nhưng nhận được {len(got)}."
+        for i, (g, e) in enumerate(zip(got, expected, strict=True)):
+            if not _equal(g, e, atol, rtol):
+                return _difference(g, e, atol, rtol, f"{where}phần tử thứ {i + 1}: ")
+    if _is_number(expected):
+        if not _is_number(got):
+            return "wrong_type", f"{where}cần một số nhưng nhận được {type(got).__name__}."
+        delta = got - expected
+        if isinstance(delta, numbers.Integral):
+            return (
+                "wrong_values",
+                f"{where}{'thừa' if delta > 0 else 'thiếu'} {abs(int(delta)):,} so với đáp án đúng.",
+            )
+        return "wrong_values", f"{where}nhận {got!r}, sai lệch {delta:+.3g} so với đáp án đúng."
+    return "wrong_values", f"{where}nhận {got!r}, không phải kết quả đúng."
+
+
+def _describe_args(args: tuple) -> str:
+    parts = []
+    for a in args:
+        if isinstance(a, torch.Tensor):
+            parts.append(f"tensor kích thước {tuple(a.shape)}")
+        else:
+            parts.append(repr(a))
+    return ", ".join(parts)
+
+
+def _call(f: Callable, args: tuple, reraise_not_implemented: bool) -> _Outcome:
+    try:
+        return _Outcome(value=f(*_clone(args)))
+    except NotImplementedError:
+        if reraise_not_implemented:
+            raise
+        return _Outcome(error=NotImplementedError())
+    except Exception as err:  # noqa: BLE001 - a learner's code may raise anything
+        return _Outcome(error=err)
+
+
+def check_function(
+    fn: Callable,
+    reference: Callable,
+    inputs: Sequence[tuple],
+    mistakes: Mapping[str, _Variants] | None = None,
+    *,
+    messages: Mapping[str, str] | None = None,
+    name: str = "Hàm của bạn",
+    success: str = "Chính xác! Kết quả khớp với lời giải mẫu trên mọi đầu vào kiểm tra.",
+    describe: Callable[[tuple], str] = _describe_args,
+    diagnose: Callable[[object, object, tuple], str | None] | None = None,
+    atol: float = 1e-5,
+    rtol: float = 1e-4,
+) -> CheckResult:
+    """Run ``fn(*args)`` for every ``args`` in ``inputs`` and compare with ``reference(*args)``.
+
+    ``mistakes`` maps a key to one mistaken implementation, or a list of variants of the same mistake;
+    ``messages`` gives the Vietnamese explanation of each key. Arguments are cloned before every call, so a function
+    that modifies its inputs in place cannot disturb the reference (it is reported as ``"modifies_inputs"``).
+    ``diagnose(got, expected, args)`` may add a hint when the answer is wrong and no mistake was recognised.
+    Recognised keys besides those of ``mistakes``: ``"exception"``, ``"modifies_inputs"``, ``"not_a_tensor"``,
+    ``"wrong_shape"``, ``"wrong_type"``, ``"wrong_length"``, ``"wrong_values"``.
+    """
+    messages = dict(messages or {})
+    inputs = list(inputs)
+    if not inputs:
+        raise ValueError("check_function needs at least one input.")
+    expected = [reference(*_clone(args)) for args in inputs]
+
+    outcomes: list[_Outcome] = []
+    modified = None
+    for args in inputs:
+        copies = _clone(args)
+        try:
+            outcomes.append(_Outcome(value=fn(*copies)))
+        except NotImplementedError:
+            raise  # the stub of an exercise: let the notebook stop here
+        except Exception as err:  # noqa: BLE001
+            outcomes.append(_Outcome(error=err))
+        if modified is None and not _same_inputs(copies, args):
+            modified = args
+
+    all_right = all(
+        o.error is None and _equal(o.value, e, atol, rtol) for o, e in zip(outcomes, expected, strict=True)
+    )
+    if all_right:
+        if modified is not None:
+            return CheckResult(
+                False,
+                f"Kết quả đúng, nhưng {name[0].lower() + name[1:]} đã sửa tại chỗ (in-place) tensor đầu vào "
+                f"({describe(modified)}). Hãy dùng phép toán tạo tensor mới (vd. `q / s` thay vì `q /= s`).",
+                "modifies_inputs",
+            )
+        return CheckResult(True, success)
+
+    for key, variants in (mistakes or {}).items():
+        for variant in [variants] if callable(variants) else list(variants):
+            theirs = [_call(variant, args, reraise_not_implemented=False) for args in inputs]
+            both_ran = 0
+            for mine, other in zip(outcomes, theirs, strict=True):
+                if mine.error is not None or other.error is not None:
+                    if mine.error is None or other.error is None:
+                        break
+                elif not _equal(mine.value, other.value, atol, rtol):
+                    break
+                else:
+                    both_ran += 1
+            else:
+                if both_ran:
+                    return CheckResult(False, messages.get(key, f"Lỗi thường gặp: {key}."), key)
+
+    for args, o in zip(inputs, outcomes, strict=True):
+        if o.error is not None:
+            return CheckResult(
+                False,
+                f"{name} gây lỗi `{type(o.error).__name__}: {o.error}` khi chạy với đầu vào {describe(args)}.",
+                "exception",
+            )
+    for args, o, e in zip(inputs, outcomes, expected, strict=True):
+        if not _equal(o.value, e, atol, rtol):
+            key, detail = _difference(o.value, e, atol, rtol)
+            text = f"Sai với đầu vào {describe(args)}: {detail}"
+            hint = diagnose(o.value, e, args) if diagnose is not None and key == "wrong_values" else None
+            return CheckResult(False, f"{text} {hint}" if hint else text, key)
+    raise AssertionError("unreachable: some output differed")  # pragma: no cover
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Causal attention (lesson 14)
+# ----------------------------------------------------------------------------------------------------------
+
+ATTENTION_SHAPES: tuple[tuple[int, int, int, int], ...] = (
+    (2, 3, 5, 8),  # (B, H, T, D) with D != T, so a missing or wrong transpose cannot go unnoticed
+    (1, 2, 1, 8),  # T = 1: a single token sees only itself, out == v
+    (2, 2, 12, 4),
+    (3, 1, 9, 16),
+    (1, 2, 6, 6),  # the one square case: q @ k (no transpose) runs here and is recognised by its values
+)
+
+
+def _allowed(t: int, device, diagonal: int = 0) -> torch.Tensor:
+    return torch.ones(t, t, dtype=torch.bool, device=device).tril(
+        diagonal=diagonal
+    )  # True where i may look at j
+
+
+def _scaled(q, k):
+    return q @ k.transpose(-2, -1) / math.sqrt(q.size(-1))  # (B, H, T, T)
+
+
+def _masked(scores, diagonal: int = 0):
+    return scores.masked_fill(~_allowed(scores.size(-1), scores.device, diagonal), float("-inf"))
+
+
+def _reference_attention(q, k, v):
+    return F.scaled_dot_product_attention(q, k, v, is_causal=True)
+
+
+def _attn_no_scaling(q, k, v):
+    return F.softmax(_masked(q @ k.transpose(-2, -1)), dim=-1) @ v
+
+
+def _attn_scale_by_d(q, k, v):
+    return F.softmax(_masked(q @ k.transpose(-2, -1) / q.size(-1)), dim=-1) @ v
+
+
+def _attn_scale_by_sqrt_t(q, k, v):
+    return F.softmax(_masked(q @ k.transpose(-2, -1) / math.sqrt(q.size(-2))), dim=-1) @ v
+
+
+def _attn_scale_after_softmax(q, k, v):
+    return F.softmax(_masked(q @ k.transpose(-2, -1)), dim=-1) / math.sqrt(q.size(-1)) @ v
+
+
+def _attn_mask_diagonal(q, k, v):
+    return F.softmax(_masked(_scaled(q, k), diagonal=-1), dim=-1) @ v  # row 0 fully masked -> NaN
+
+
+def _attn_mask_inverted(q, k, v):
+    s = _scaled(q, k)
+    return F.softmax(s.masked_fill(_allowed(s.size(-1), s.device), float("-inf")), dim=-1) @ v
+
+
+def _attn_no_mask(q, k, v):
+    return F.softmax(_scaled(q, k), dim=-1) @ v
+
+
+def _attn_mask_one_future(q, k, v):
+    return F.softmax(_masked(_scaled(q, k), diagonal=1), dim=-1) @ v
+
+
+def _attn_softmax_dim_minus2(q, k, v):
+    return F.softmax(_masked(_scaled(q, k)), dim=-2) @ v
+
+
+def _attn_softmax_dim_heads(q, k, v):
+    return F.softmax(_masked(_scaled(q, k)), dim=1) @ v
+
+
+def _attn_zero_after_softmax(q, k, v):
+    w = F.softmax(_scaled(q, k), dim=-1)
+    return w.masked_fill(~_allowed(w.size(-1), w.device), 0.0) @ v  # rows no longer sum to 1
+
+
+def _attn_inf_after_softmax(q, k, v):
+    return _masked(F.softmax(_scaled(q, k), dim=-1)) @ v
+
+
+def _attn_q_matmul_k(q, k, v):
+    return F.softmax(_masked(q @ k / math.sqrt(q.size(-1))), dim=-1) @ v  # runs only when T == D
+
+
+def _attn_k_matmul_qt(q, k, v):
+    return F.softmax(_masked(k @ q.transpose(-2, -1) / math.sqrt(q.size(-1))), dim=-1) @ v
+
+
+def _attn_weights_transposed(q, k, v):
+    return F.softmax(_masked(_scaled(q, k)), dim=-1).transpose(-2, -1) @ v
+
+
+ATTENTION_MISTAKES: dict[str, list[Callable]] = {
+    "no_scaling": [_attn_no_scaling],
+    "wrong_scale": [_attn_scale_by_d, _attn_scale_by_sqrt_t, _attn_scale_after_softmax],
+    "mask_diagonal": [_attn_mask_diagonal],
+    "mask_inverted": [_attn_mask_inverted],
+    "mask_future": [_attn_no_mask, _attn_mask_one_future],
+    "softmax_wrong_axis": [_attn_softmax_dim_minus2, _attn_softmax_dim_heads],
+    "mask_after_softmax": [_attn_zero_after_softmax, _attn_inf_after_softmax],
+    "wrong_transpose": [_attn_q_matmul_k, _attn_k_matmul_qt, _attn_weights_transposed],
+}
+
+ATTENTION_MESSAGES: dict[str, str] = {
+    "no_scaling": (
+        "Thiếu hệ số tỉ lệ 1/√D: hãy chia điểm số `q @ k.transpose(-2, -1)` cho `math.sqrt(q.size(-1))` "
+        'trước khi áp mặt nạ và softmax. Không chia thì điểm số có phương sai D, softmax bị "nhọn" quá mức.'
+    ),
+    "wrong_scale": (
+        "Hệ số tỉ lệ sai: điểm số phải chia cho √D với D = `q.size(-1)` (số chiều của mỗi head), "
+        "trước softmax — không chia cho D, cho √T, và không chia sau softmax."
+    ),
+    "mask_diagonal": (
+        "Mặt nạ che cả đường chéo: vị trí i phải được nhìn chính nó (j ≤ i), chỉ che j > i. "
+        "Dùng `torch.tril(torch.ones(T, T))` (đường chéo chính được giữ), không dùng `diagonal=-1`. "
+        "Khi che cả đường chéo, hàng đầu tiên bị che hết và softmax cho NaN."
+    ),
+    "mask_inverted": (
+        "Mặt nạ bị đảo ngược: `masked_fill(mask, -inf)` điền −∞ vào chỗ `mask` là True, mà `tril` là chỗ ĐƯỢC nhìn. "
+        "Hãy điền −∞ vào phần phía trên đường chéo: `scores.masked_fill(mask == 0, float('-inf'))` "
+        "hoặc `masked_fill(~mask, ...)` với mask kiểu bool."
+    ),
+    "mask_future": (
+        "Mặt nạ để lọt tương lai: vị trí i nhìn thấy cả j > i (thiếu mặt nạ, hoặc `tril(..., diagonal=1)` lệch một "
+        "đường chéo). Vị trí i chỉ được nhìn các vị trí 0..i: che các phần tử phía trên đường chéo chính bằng −∞."
+    ),
+    "softmax_wrong_axis": (
+        "Softmax theo sai trục: mỗi hàng (một query) phải có tổng trọng số bằng 1, tức là softmax theo các key, "
+        "trục cuối: `F.softmax(scores, dim=-1)`."
+    ),
+    "mask_after_softmax": (
+        "Mặt nạ được áp sau softmax: softmax đã chia cho tổng tính cả các vị trí tương lai, nên che (hay đặt về 0) "
+        "sau đó làm mỗi hàng không còn tổng bằng 1 (hoặc sinh NaN/inf với −∞). "
+        "Hãy điền −∞ vào điểm số TRƯỚC softmax; softmax sẽ tự cho trọng số 0 ở đó."
+    ),
+    "wrong_transpose": (
+        "Sai phép chuyển vị: điểm số là `q @ k.transpose(-2, -1)` (kích thước (B, H, T, T), hàng = query, "
+        "cột = key), không phải `q @ k` hay `k @ q.transpose(-2, -1)`; và kết quả là `weights @ v`, không chuyển vị weights."
+    ),
+}
+
+
+def _attention_inputs(device) -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
+    g = torch.Generator().manual_seed(HIDDEN_SEED)
+    inputs = []
+    for shape in ATTENTION_SHAPES:
+        q, k, v = (torch.randn(shape, generator=g).to(device) for _ in range(3))
+        inputs.append((q, k, v))
+    return inputs
+
+
+def _diagnose_attention(got, expected, args) -> str | None:
+    q, k, v = args
+    g = got.detach().to("cpu", torch.float64)
+    if torch.isnan(g).any():
+        return "NaN thường xuất hiện khi cả một hàng điểm số bị che (toàn −∞) trước softmax, hoặc khi −∞ bị nhân với trọng số."
+    if not torch.allclose(g[..., 0, :], v[..., 0, :].detach().to("cpu", torch.float64), atol=1e-5, rtol=1e-4):
+        return "Gợi ý: token đầu tiên chỉ nhìn thấy chính nó nên `out[..., 0, :]` phải bằng `v[..., 0, :]`; hãy kiểm tra mặt nạ và softmax."
+    return "Gợi ý: hàng đầu tiên đã đúng; hãy kiểm tra hệ số 1/√D, trục của softmax và mặt nạ ở các hàng sau."
+
+
+def check_causal_attention(fn: Callable, *, device: torch.device | str = "cpu") -> CheckResult:
+    """Check ``fn(q, k, v) -> out`` (all (B, H, T, D)) against ``F.scaled_dot_product_attention(..., is_causal=True)``.
+
+    Recognised mistakes: the keys of ``ATTENTION_MISTAKES`` plus the generic ones of :func:`check_function`.
+    A ``NotImplementedError`` from ``fn`` (an exercise's stub) is re-raised.
+    """
+    return check_function(
+        fn,
+        _reference_attention,
+        _attention_inputs(device),
+        ATTENTION_MISTAKES,
+        messages=ATTENTION_MESSAGES,
+        name="Hàm attention của bạn",
+        success=(
+            "Chính xác! Hàm của bạn khớp với `F.scaled_dot_product_attention(q, k, v, is_causal=True)` "
+            f"trên {len(ATTENTION_SHAPES)} bộ q, k, v ẩn (kể cả T = 1)."
+        ),
+        describe=lambda args: f"q, k, v kích thước (B, H, T, D) = {tuple(args[0].shape)}",
+        diagnose=_diagnose_attention,
+    )
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Parameter counting (lessons 26-27)
+# ----------------------------------------------------------------------------------------------------------
+
+PARAM_COUNT_CONFIGS: tuple[GPTConfig, ...] = (
+    GPTConfig.preset("gpt2"),
+    GPTConfig.preset("gpt2-medium"),
+    GPTConfig.preset("gpt2-large"),
+    GPTConfig.preset("gpt2-xl"),
+    GPTConfig.preset("nano"),
+    GPTConfig(vocab_size=1000, block_size=64, n_layer=3, n_head=4, n_embd=64),
+)
+
+
+@contextlib.contextmanager
+def _skip_normal_init():
+    """Make ``nn.init.normal_`` a no-op for a moment: on the meta device only shapes matter, and the first
+    ``normal_`` on a meta tensor imports torch._dynamo (seconds)."""
+    original = torch.nn.init.normal_
+    torch.nn.init.normal_ = lambda tensor, *args, **kwargs: tensor
+    try:
+        yield
+    finally:
+        torch.nn.init.normal_ = original
+
+
+@functools.lru_cache(maxsize=64)
+def count_parameters_meta(config: GPTConfig) -> int:
+    """Distinct parameters of ``GPT(config)``, built on the ``meta`` device (shapes only, no memory)."""
+    with torch.device("meta"), _skip_normal_init():
+        model = GPT(config)
+    return sum(p.numel() for p in model.parameters())
+
+
+def _linear_biases(c: GPTConfig) -> int:
+    return c.n_layer * 9 * c.n_embd if c.bias else 0  # c_attn 3C + attn c_proj C + c_fc 4C + mlp c_proj C
+
+
+def _layernorm_params(c: GPTConfig, n: int | None = None) -> int:
+    n = 2 * c.n_layer + 1 if n is None else n  # ln_1, ln_2 per block, ln_f
+    return n * c.n_embd * (2 if c.bias else 1)
+
+
+PARAM_COUNT_MISTAKES: dict[str, list[Callable]] = {
+    "tied_head_counted_twice": [
+        lambda c: count_parameters_meta(c) + (c.vocab_size * c.n_embd if c.tie_weights else 0),
+    ],
+    "missing_biases": [
+        lambda c: count_parameters_meta(c) - _linear_biases(c),
+        lambda c: count_parameters_meta(c) - _linear_biases(c) - (_layernorm_params(c) // 2 if c.bias else 0),
+    ],
+    "missing_layernorm": [
+        lambda c: count_parameters_meta(c) - _layernorm_params(c),
+        lambda c: count_parameters_meta(c) - _layernorm_params(c, n=1),  # the final ln_f forgotten
+    ],
+    "missing_position_embeddings": [lambda c: count_parameters_meta(c) - c.block_size * c.n_embd],
+}
+
+PARAM_COUNT_MESSAGES: dict[str, str] = {
+    "tied_head_counted_twice": (
+        "Đầu ra (`lm_head`) bị đếm hai lần: với weight tying, `lm_head.weight` chính là ma trận embedding token "
+        "(V × C), chỉ được đếm một lần."
+    ),
+    "missing_biases": (
+        "Thiếu các bias: mỗi block có bias của `c_attn` (3C), `attn.c_proj` (C), `mlp.c_fc` (4C), `mlp.c_proj` (C), "
+        "và mỗi LayerNorm có β (C)."
+    ),
+    "missing_layernorm": (
+        "Thiếu tham số LayerNorm: mỗi block có hai LayerNorm (`ln_1`, `ln_2`), cộng thêm `ln_f` ở cuối; "
+        "mỗi LayerNorm có γ và β, 2C tham số."
+    ),
+    "missing_position_embeddings": (
+        "Thiếu position embedding: `wpe` có `block_size × n_embd` tham số (1024 × 768 với GPT-2 small)."
+    ),
+}
+
+
+def _as_number(x):
+    if isinstance(x, torch.Tensor) and x.numel() == 1:
+        x = x.item()
+    if hasattr(x, "item") and not isinstance(x, (tuple, list)) and not _is_number(x):
+        try:
+            x = x.item()  # NumPy scalars
+        except Exception:  # noqa: BLE001
+            return x
+    if isinstance(x, float) and x.is_integer():
+        return int(x)
+    return x
+
+
+def check_param_count(
+    fn: Callable[[GPTConfig], int], configs: Sequence[GPTConfig] | None = None
+) -> CheckResult:
+    """Check ``fn(config) -> int`` against the parameter count of ``GPT(config)`` (built on the meta device).
+
+    Hidden configs: the four GPT-2 sizes, the nano sorter and a small random one (or ``configs`` if given).
+    Recognised mistakes: the keys of ``PARAM_COUNT_MISTAKES`` plus the generic ones of :func:`check_function`.
+    """
+    configs = list(configs or PARAM_COUNT_CONFIGS)
+    return check_function(
+        lambda c: _as_number(fn(c)),
+        count_parameters_meta,
+        [(c,) for c in configs],
+        PARAM_COUNT_MISTAKES,
+        messages=PARAM_COUNT_MESSAGES,
+        name="Hàm đếm tham số của bạn",
+        success=f"Chính xác! Số tham số khớp với `GPT(config)` cho cả {len(configs)} cấu hình kiểm tra.",
+        describe=lambda args: (
+            f"cấu hình n_layer={args[0].n_layer}, n_embd={args[0].n_embd}, vocab_size={args[0].vocab_size}, "
+            f"block_size={args[0].block_size}"
+        ),
+    )
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Splitting the fused Q, K, V weight (lessons 28-29)
+# ----------------------------------------------------------------------------------------------------------
+
+QKV_EMBED_SIZES: tuple[int, ...] = (6, 12, 48)
+
+
+def _split_reference(w):
+    C = w.size(1)
+    return tuple(w.split(C, dim=0))  # c_attn is nn.Linear(C, 3C): weight (3C, C), rows [Q; K; V]
+
+
+def _permuted(order):
+    return lambda w: tuple(_split_reference(w)[i] for i in order)
+
+
+QKV_SPLIT_MISTAKES: dict[str, list[Callable]] = {
+    "wrong_axis": [lambda w: tuple(w.chunk(3, dim=1))],
+    "transposed": [lambda w: tuple(m.T for m in _split_reference(w))],
+    "wrong_order": [_permuted(p) for p in itertools.permutations(range(3)) if p != (0, 1, 2)],
+}
+
+QKV_SPLIT_MESSAGES: dict[str, str] = {
+    "wrong_axis": (
+        "Cắt theo sai trục: `c_attn.weight` có kích thước (3C, C) — ba ma trận Q, K, V xếp chồng theo hàng "
+        "(trục 0), nên cắt bằng `weight.split(C, dim=0)`."
+    ),
+    "transposed": (
+        "Các ma trận bị chuyển vị: `nn.Linear` lưu trọng số dạng (out, in) và tính `x @ W.T`, nên W_q là "
+        "`weight[:C]`, không phải `weight[:C].T` (Conv1D của Hugging Face mới lưu dạng (in, out))."
+    ),
+    "wrong_order": "Sai thứ tự: `c_attn` xếp Q trước, rồi K, rồi V; hãy trả về (W_q, W_k, W_v) đúng thứ tự đó.",
+}
+
+
+def check_qkv_split(fn: Callable[[torch.Tensor], tuple]) -> CheckResult:
+    """Check ``fn(weight) -> (W_q, W_k, W_v)`` where ``weight`` is a ``c_attn.weight`` (3C, C) and each W is (C, C).
+
+    Recognised mistakes: the keys of ``QKV_SPLIT_MISTAKES`` plus the generic ones of :func:`check_function`.
+    """
+    g = torch.Generator().manual_seed(HIDDEN_SEED + 1)
+    inputs = [(torch.randn(3 * C, C, generator=g),) for C in QKV_EMBED_SIZES]
+    return check_function(
+        fn,
+        _split_reference,
+        inputs,
+        QKV_SPLIT_MISTAKES,
+        messages=QKV_SPLIT_MESSAGES,
+        name="Hàm tách Q, K, V của bạn",
+        success="Chính xác! (W_q, W_k, W_v) được tách đúng trục, đúng thứ tự, mỗi ma trận (C, C).",
+        describe=lambda args: f"weight kích thước {tuple(args[0].shape)}",
+        atol=0.0,
+        rtol=0.0,
+    )
