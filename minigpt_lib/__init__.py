@@ -14,7 +14,7 @@ from .tokenizer import CharTokenizer, gpt2_tokenizer
 
 __version__ = "0.1.0"
 
-_SUBMODULES = {"analysis", "checks", "ddp", "pretrained", "student", "training", "viz"}
+_SUBMODULES = {"analysis", "checks", "ddp", "lessons", "pretrained", "student", "training", "viz"}
 
 
 def __getattr__(name: str):
