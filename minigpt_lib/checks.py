@@ -34,6 +34,8 @@ __all__ = [
     "check_causal_attention",
     "check_param_count",
     "check_qkv_split",
+    "check_component_counts",
+    "check_query_ablation",
     "ATTENTION_MISTAKES",
     "PARAM_COUNT_MISTAKES",
     "QKV_SPLIT_MISTAKES",
@@ -619,4 +621,332 @@ def check_qkv_split(fn: Callable[[torch.Tensor], tuple]) -> CheckResult:
         describe=lambda args: f"weight kích thước {tuple(args[0].shape)}",
         atol=0.0,
         rtol=0.0,
+    )
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Parameters per component (lesson 27)
+# ----------------------------------------------------------------------------------------------------------
+
+COMPONENT_KEYS: tuple[str, ...] = (
+    "embeddings",
+    "attention_weights",
+    "attention_biases",
+    "mlp_weights",
+    "mlp_biases",
+    "layernorm",
+)
+
+
+@functools.lru_cache(maxsize=64)
+def _component_counts_reference(config: GPTConfig) -> tuple[int, ...]:
+    """The counts of ``analysis.count_parameters`` (meta device) grouped as ``COMPONENT_KEYS``."""
+    from .analysis import count_parameters
+
+    with _skip_normal_init():
+        c = count_parameters(config)
+    if c["lm_head"] or c["other"]:
+        raise ValueError("check_component_counts expects a GPT-2 style config (tied head, bias=True).")
+    return (
+        c["token_embeddings"] + c["position_embeddings"],
+        c["attention_weights"],
+        c["attention_biases"],
+        c["mlp_weights"],
+        c["mlp_biases"],
+        c["layernorm"],
+    )
+
+
+def _with_counts(c: GPTConfig, **changes) -> tuple[int, ...]:
+    counts = dict(zip(COMPONENT_KEYS, _component_counts_reference(c), strict=True))
+    for key, delta in changes.items():
+        counts[key] += delta(c)
+    return tuple(counts[k] for k in COMPONENT_KEYS)
+
+
+COMPONENT_COUNT_MISTAKES: dict[str, list[Callable]] = {
+    "embeddings_without_positions": [
+        lambda c: _with_counts(c, embeddings=lambda c: -c.block_size * c.n_embd),
+    ],
+    "tied_head_counted_twice": [
+        lambda c: _with_counts(c, embeddings=lambda c: c.vocab_size * c.n_embd),
+    ],
+    "layernorm_bias_as_attention_bias": [
+        lambda c: _with_counts(  # β of ln_1 (the LayerNorm in front of attention) moved to attention
+            c, attention_biases=lambda c: c.n_layer * c.n_embd, layernorm=lambda c: -c.n_layer * c.n_embd
+        ),
+        lambda c: _with_counts(  # every β moved to attention
+            c,
+            attention_biases=lambda c: (2 * c.n_layer + 1) * c.n_embd,
+            layernorm=lambda c: -(2 * c.n_layer + 1) * c.n_embd,
+        ),
+    ],
+    "attention_without_output_projection": [
+        lambda c: _with_counts(
+            c,
+            attention_weights=lambda c: -c.n_layer * c.n_embd**2,
+            attention_biases=lambda c: -c.n_layer * c.n_embd,
+        ),
+        lambda c: _with_counts(c, attention_weights=lambda c: -c.n_layer * c.n_embd**2),
+    ],
+    "mlp_without_expansion": [
+        lambda c: _with_counts(c, mlp_weights=lambda c: -6 * c.n_layer * c.n_embd**2),  # D -> D -> D
+        lambda c: _with_counts(c, mlp_weights=lambda c: -4 * c.n_layer * c.n_embd**2),  # one 4D² matrix only
+    ],
+    "mlp_biases_wrong": [
+        lambda c: _with_counts(c, mlp_biases=lambda c: -c.n_layer * c.n_embd),  # only c_fc's 4D
+        lambda c: _with_counts(c, mlp_biases=lambda c: 3 * c.n_layer * c.n_embd),  # 4D + 4D
+    ],
+    "layernorm_missing_final_or_beta": [
+        lambda c: _with_counts(c, layernorm=lambda c: -2 * c.n_embd),  # ln_f forgotten
+        lambda c: _with_counts(c, layernorm=lambda c: -(2 * c.n_layer + 1) * c.n_embd),  # γ only
+        lambda c: _with_counts(c, layernorm=lambda c: -(2 * c.n_layer + 1) * c.n_embd - c.n_embd),  # both
+    ],
+}
+
+COMPONENT_COUNT_MESSAGES: dict[str, str] = {
+    "embeddings_without_positions": (
+        '"embeddings" thiếu position embedding: phần embedding gồm cả `wte` (V × D) lẫn `wpe` '
+        "(block_size × D)."
+    ),
+    "tied_head_counted_twice": (
+        '"embeddings" đếm ma trận V × D hai lần: với weight tying, `lm_head.weight` chính là `wte.weight`, '
+        "chỉ được đếm một lần."
+    ),
+    "layernorm_bias_as_attention_bias": (
+        "β của LayerNorm bị đếm vào bias của attention: bias của attention chỉ là bias của `c_attn` (3D) và "
+        "`attn.c_proj` (D) trong mỗi block; γ và β của `ln_1`, `ln_2`, `ln_f` đều thuộc LayerNorm."
+    ),
+    "attention_without_output_projection": (
+        "Attention thiếu phép chiếu đầu ra `attn.c_proj` (D × D trọng số, D bias): mỗi block có `c_attn` "
+        "(D → 3D, gộp Q, K, V) và `c_proj` (D → D)."
+    ),
+    "mlp_without_expansion": (
+        "Trọng số MLP sai: MLP có hai ma trận, `c_fc` (D → 4D) và `c_proj` (4D → D), tức 8D² mỗi block."
+    ),
+    "mlp_biases_wrong": (
+        "Bias của MLP sai: `c_fc` có 4D bias, `c_proj` có D bias (kích thước đầu ra của mỗi lớp), tổng 5D "
+        "mỗi block."
+    ),
+    "layernorm_missing_final_or_beta": (
+        "LayerNorm thiếu tham số: có 2 LayerNorm mỗi block (`ln_1`, `ln_2`) cộng `ln_f` ở cuối, "
+        "mỗi cái có γ và β (2D)."
+    ),
+}
+
+
+def check_component_counts(
+    fn: Callable[[GPTConfig], Mapping[str, int]], configs: Sequence[GPTConfig] | None = None
+) -> CheckResult:
+    """Check ``fn(config) -> dict`` of parameters per component of a GPT-2 style ``GPT(config)``.
+
+    The dict has the keys of ``COMPONENT_KEYS``: ``"embeddings"`` (token + position), ``"attention_weights"``,
+    ``"attention_biases"``, ``"mlp_weights"``, ``"mlp_biases"``, ``"layernorm"`` (γ and β); the reference is
+    :func:`minigpt_lib.analysis.count_parameters` on the meta device. Hidden configs: those of
+    :func:`check_param_count`. Recognised mistakes: the keys of ``COMPONENT_COUNT_MISTAKES``, ``"wrong_keys"``
+    and the generic ones of :func:`check_function`.
+    """
+    configs = list(configs or PARAM_COUNT_CONFIGS)
+    try:
+        first = fn(configs[0])
+    except NotImplementedError:
+        raise  # the stub of an exercise: let the notebook stop here
+    except Exception as err:  # noqa: BLE001 - a learner's code may raise anything
+        return CheckResult(False, f"Hàm của bạn gây lỗi `{type(err).__name__}: {err}`.", "exception")
+    if not isinstance(first, Mapping):
+        return CheckResult(
+            False,
+            f"Hàm cần trả về một dict (khóa: {', '.join(COMPONENT_KEYS)}), nhận được {type(first).__name__}.",
+            "wrong_type",
+        )
+    if set(first) != set(COMPONENT_KEYS):
+        missing = [k for k in COMPONENT_KEYS if k not in first]
+        extra = [str(k) for k in first if k not in COMPONENT_KEYS]
+        detail = "; ".join(
+            part for part in (f"thiếu {missing}" if missing else "", f"thừa {extra}" if extra else "") if part
+        )
+        return CheckResult(
+            False, f"Các khóa của dict chưa đúng ({detail}); cần đúng {list(COMPONENT_KEYS)}.", "wrong_keys"
+        )
+
+    def as_tuple(c):
+        out = fn(c)
+        return tuple(_as_number(out[k]) for k in COMPONENT_KEYS)
+
+    def first_wrong(got, expected, args):
+        wrong = [k for k, g, e in zip(COMPONENT_KEYS, got, expected, strict=True) if g != e]
+        return f"Các thành phần sai: {', '.join(repr(k) for k in wrong)}." if wrong else None
+
+    return check_function(
+        as_tuple,
+        _component_counts_reference,
+        [(c,) for c in configs],
+        COMPONENT_COUNT_MISTAKES,
+        messages=COMPONENT_COUNT_MESSAGES,
+        name="Hàm đếm theo thành phần của bạn",
+        success=(
+            f"Chính xác! Cả {len(COMPONENT_KEYS)} thành phần khớp với `analysis.count_parameters` "
+            f"cho {len(configs)} cấu hình kiểm tra."
+        ),
+        describe=lambda args: (
+            f"cấu hình n_layer={args[0].n_layer}, n_embd={args[0].n_embd}, vocab_size={args[0].vocab_size}, "
+            f"block_size={args[0].block_size}"
+        ),
+        diagnose=first_wrong,
+        atol=0.0,
+        rtol=0.0,
+    )
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Replacing the query weights with noise (lesson 29)
+# ----------------------------------------------------------------------------------------------------------
+
+ABLATION_CONFIG = GPTConfig(vocab_size=64, block_size=16, n_layer=3, n_head=2, n_embd=64)
+# (mean, std) of the hidden model's Q, K, V rows and biases: all different, so that noise drawn with the wrong
+# statistics (standard normal, or those of the whole fused weight) cannot pass.
+_ABLATION_STATS = {
+    "weight": ((0.1, 0.3), (-0.05, 0.15), (0.0, 0.6)),
+    "bias": ((-0.2, 0.05), (0.1, 0.1), (0.0, 0.2)),
+}
+
+QUERY_ABLATION_MESSAGES: dict[str, str] = {
+    "modified_original_model": (
+        "Mô hình gốc đã bị sửa: hãy tạo bản sao bằng `copy.deepcopy(model)`, thay Q trên bản sao và trả về bản sao; "
+        "mô hình gốc phải giữ nguyên để còn so sánh."
+    ),
+    "returned_original": "Hàm trả về chính mô hình gốc (không đổi gì): hãy trả về bản sao đã thay Q bằng nhiễu.",
+    "not_a_model": "Hàm phải trả về mô hình (bản sao `GPT` đã thay Q), không phải {got}.",
+    "nothing_changed": "Không tham số nào thay đổi: các hàng Q `c_attn.weight[:C]` và `c_attn.bias[:C]` phải được thay bằng nhiễu.",
+    "ablated_keys_instead": (
+        "Bạn đã thay các hàng của K (`[C:2C]`) chứ không phải Q: trong `c_attn` (kích thước (3C, C)) Q là các hàng `[:C]`."
+    ),
+    "ablated_values_instead": (
+        "Bạn đã thay các hàng của V (`[2C:3C]`) chứ không phải Q: trong `c_attn` (kích thước (3C, C)) Q là các hàng `[:C]`."
+    ),
+    "changed_keys_or_values": (
+        "Q đã được thay, nhưng các hàng của K hoặc V cũng bị đổi: chỉ thay `c_attn.weight[:C]` (hàng, trục 0) và "
+        "`c_attn.bias[:C]`. Lưu ý `weight[:, :C]` là mọi hàng (cả Q, K, V), vì ma trận chỉ có C cột."
+    ),
+    "wrong_block": "Sai block: chỉ thay Q của `model.transformer.h[block]`, block được truyền vào (không cố định block 0).",
+    "changed_other_parameters": "Các tham số khác cũng bị đổi ({names}): chỉ được thay Q (trọng số và bias) của block đã chọn.",
+    "forgot_bias": (
+        "Trọng số Q đã được thay nhưng bias của Q (`c_attn.bias[:C]`) vẫn như cũ: query là W_q x + b_q, "
+        "nên cũng phải thay b_q bằng nhiễu (với mean và std của chính b_q)."
+    ),
+    "statistics_of_fused_weight": (
+        "Nhiễu có mean và std của cả `c_attn` (Q, K, V gộp lại), không phải của riêng Q: hãy tính `.mean()` và "
+        "`.std()` trên các hàng `[:C]` (và riêng trên `bias[:C]`)."
+    ),
+    "wrong_statistics": (
+        "Nhiễu của {what} không có cùng mean và std với {what} cũ (cũ: mean {m:.3g}, std {s:.3g}; mới: mean {nm:.3g}, "
+        "std {ns:.3g}). Dùng `torch.randn(shape, generator=generator) * old.std() + old.mean()`, "
+        "không dùng nhiễu chuẩn N(0, 1)."
+    ),
+    "not_reproducible": (
+        "Hai lần gọi với cùng seed cho nhiễu khác nhau: hãy rút nhiễu bằng `generator` được truyền vào "
+        "(`torch.randn(..., generator=generator)`), để kết quả lặp lại được."
+    ),
+}
+
+
+def _ablation_model() -> GPT:
+    """The hidden model: small, with Q, K, V rows and biases of known, distinct statistics (global RNG untouched)."""
+    g = torch.Generator().manual_seed(HIDDEN_SEED + 29)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(HIDDEN_SEED + 29)
+        model = GPT(ABLATION_CONFIG).eval()
+    C = ABLATION_CONFIG.n_embd
+    with torch.no_grad():
+        for block in model.transformer.h:
+            for name, stats in _ABLATION_STATS.items():
+                p = getattr(block.attn.c_attn, name)
+                for i, (mean, std) in enumerate(stats):
+                    part = p[i * C : (i + 1) * C]
+                    part.copy_(torch.randn(part.shape, generator=g) * std + mean)
+    return model
+
+
+def _ablation_fail(key: str, **fields) -> CheckResult:
+    return CheckResult(False, QUERY_ABLATION_MESSAGES[key].format(**fields), key)
+
+
+def _stats_close(new: torch.Tensor, mean: float, std: float, n: int) -> bool:
+    """Mean and std of ``new`` within 5 standard errors of (mean, std) for a sample of n values."""
+    nm, ns = new.mean().item(), new.std().item()
+    return abs(nm - mean) <= 5 * std / math.sqrt(n) and abs(ns / std - 1) <= 5 / math.sqrt(2 * n) + 0.01
+
+
+def check_query_ablation(fn: Callable) -> CheckResult:
+    """Check ``fn(model, block, generator) -> ablated copy`` (lesson 29).
+
+    On a hidden small GPT, for two blocks: the original model is unchanged; a different ``GPT`` comes back in which
+    exactly the query rows ``c_attn.weight[:C]`` and ``c_attn.bias[:C]`` of ``block`` changed, each to values with
+    the old mean and std (within 5 standard errors); the same seed gives the same noise.
+    Recognised mistakes: the keys of ``QUERY_ABLATION_MESSAGES`` plus ``"exception"``.
+    A ``NotImplementedError`` from ``fn`` (an exercise's stub) is re-raised.
+    """
+    C = ABLATION_CONFIG.n_embd
+    for block in (0, ABLATION_CONFIG.n_layer - 1):  # the last block too: a hard-coded block 0 does not pass
+        model = _ablation_model()
+        before = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        seed = HIDDEN_SEED + 100 + block
+        results = []
+        for _ in range(2):
+            try:
+                results.append(fn(model, block, torch.Generator().manual_seed(seed)))
+            except NotImplementedError:
+                raise
+            except Exception as err:  # noqa: BLE001 - a learner's code may raise anything
+                return CheckResult(
+                    False,
+                    f"Hàm của bạn gây lỗi `{type(err).__name__}: {err}` với block = {block}.",
+                    "exception",
+                )
+            if any(not torch.equal(v, before[k]) for k, v in model.state_dict().items()):
+                return _ablation_fail("modified_original_model")
+        out = results[0]
+        if out is model:
+            return _ablation_fail("returned_original")
+        if not isinstance(out, GPT):
+            return _ablation_fail("not_a_model", got=type(out).__name__)
+        after = {k: v.detach() for k, v in out.state_dict().items()}
+        w_key = f"transformer.h.{block}.attn.c_attn.weight"
+        b_key = f"transformer.h.{block}.attn.c_attn.bias"
+        w, w0 = after[w_key], before[w_key]
+        changed = [not torch.equal(w[i * C : (i + 1) * C], w0[i * C : (i + 1) * C]) for i in range(3)]
+        others = [k for k in before if k not in (w_key, b_key) and not torch.equal(after[k], before[k])]
+        other_attn = [k for k in others if k.endswith("attn.c_attn.weight") or k.endswith("attn.c_attn.bias")]
+        if not changed[0]:
+            if changed[1]:
+                return _ablation_fail("ablated_keys_instead")
+            if changed[2]:
+                return _ablation_fail("ablated_values_instead")
+            return _ablation_fail("wrong_block" if other_attn else "nothing_changed")
+        if changed[1] or changed[2]:
+            return _ablation_fail("changed_keys_or_values")
+        if other_attn:
+            return _ablation_fail("wrong_block")
+        if others:
+            return _ablation_fail("changed_other_parameters", names=", ".join(others[:3]))
+        b, b0 = after[b_key], before[b_key]
+        if torch.equal(b[:C], b0[:C]):
+            return _ablation_fail("forgot_bias")
+        if not torch.equal(b[C:], b0[C:]):
+            return _ablation_fail("changed_keys_or_values")
+        for what, new, old, fused in (("W_q", w[:C], w0[:C], w0), ("b_q", b[:C], b0[:C], b0)):
+            m, s = old.mean().item(), old.std().item()
+            if not _stats_close(new, m, s, new.numel()):
+                if _stats_close(new, fused.mean().item(), fused.std().item(), new.numel()):
+                    return _ablation_fail("statistics_of_fused_weight")
+                return _ablation_fail(
+                    "wrong_statistics", what=what, m=m, s=s, nm=new.mean().item(), ns=new.std().item()
+                )
+        again = results[1].state_dict()
+        if not (torch.equal(again[w_key], w) and torch.equal(again[b_key], b)):
+            return _ablation_fail("not_reproducible")
+    return CheckResult(
+        True,
+        "Chính xác! Chỉ các hàng Q (trọng số và bias) của đúng block được thay bằng nhiễu cùng mean và std, "
+        "K, V và mọi tham số khác giữ nguyên, mô hình gốc không bị sửa, và cùng seed cho cùng nhiễu.",
     )

@@ -1,0 +1,127 @@
+"""Lessons 28-29: the Q/K/V split and the query-ablation checkers accept the reference and name each mistake."""
+
+import copy
+
+import pytest
+import torch
+
+from minigpt_lib.checks import check_qkv_split, check_query_ablation
+
+
+def split_qkv(w):
+    C = w.size(1)
+    return tuple(w.split(C, dim=0))
+
+
+def test_qkv_split_accepts_the_lesson_solution():
+    assert check_qkv_split(split_qkv).passed
+
+
+def _noise_like(t, generator):
+    return torch.randn(t.shape, generator=generator) * t.std() + t.mean()
+
+
+def make_ablation(
+    rows="q",
+    bias=True,
+    copy_model=True,
+    stats="own",
+    block_shift=0,
+    use_generator=True,
+    touch_other=False,
+    return_value="model",
+):
+    """A family of ablate_query implementations: the reference and each typical mistake."""
+
+    def ablate(model, block, generator):
+        target = copy.deepcopy(model) if copy_model else model
+        C = target.config.n_embd
+        gen = generator if use_generator else None
+        attn = target.transformer.h[block + block_shift].attn.c_attn
+        sl = {
+            "q": slice(0, C),
+            "k": slice(C, 2 * C),
+            "v": slice(2 * C, 3 * C),
+            "cols": (slice(None), slice(0, C)),
+        }[rows]
+        with torch.no_grad():
+            params = [attn.weight] + ([attn.bias] if bias else [])
+            for p in params:
+                part = p[sl] if rows != "cols" or p.ndim == 2 else p[:C]
+                if stats == "own":
+                    new = _noise_like(part, gen)
+                elif stats == "standard":
+                    new = torch.randn(part.shape, generator=gen)
+                else:  # statistics of the whole fused tensor
+                    new = torch.randn(part.shape, generator=gen) * p.std() + p.mean()
+                part.copy_(new)
+            if touch_other:
+                target.transformer.h[block].attn.c_proj.weight.mul_(1.5)
+        if return_value == "none":
+            return None
+        return target
+
+    return ablate
+
+
+def test_reference_passes():
+    result = check_query_ablation(make_ablation())
+    assert result.passed, result.message
+
+
+def test_global_rng_is_not_moved():
+    torch.manual_seed(1)
+    expected = torch.rand(3)
+    torch.manual_seed(1)
+    check_query_ablation(make_ablation())
+    assert torch.equal(torch.rand(3), expected)
+
+
+@pytest.mark.parametrize(
+    "kwargs, key",
+    [
+        (dict(copy_model=False), "modified_original_model"),
+        (dict(return_value="none"), "not_a_model"),
+        (dict(rows="k"), "ablated_keys_instead"),
+        (dict(rows="v"), "ablated_values_instead"),
+        (dict(rows="cols"), "changed_keys_or_values"),
+        (dict(bias=False), "forgot_bias"),
+        (dict(stats="standard"), "wrong_statistics"),
+        (dict(stats="fused"), "statistics_of_fused_weight"),
+        (dict(use_generator=False), "not_reproducible"),
+        (dict(touch_other=True), "changed_other_parameters"),
+    ],
+)
+def test_mistakes_are_named(kwargs, key):
+    result = check_query_ablation(make_ablation(**kwargs))
+    assert not result.passed
+    assert result.mistake == key, result.message
+
+
+def test_hard_coded_block_zero_is_wrong_block():
+    reference = make_ablation()
+    result = check_query_ablation(lambda model, block, gen: reference(model, 0, gen))
+    assert result.mistake == "wrong_block", result.message
+
+
+def test_returning_the_unchanged_original():
+    result = check_query_ablation(lambda model, block, gen: model)
+    assert result.mistake == "returned_original", result.message
+
+
+def test_nothing_changed():
+    result = check_query_ablation(lambda model, block, gen: copy.deepcopy(model))
+    assert result.mistake == "nothing_changed", result.message
+
+
+def test_exception_and_stub():
+    def broken(model, block, gen):
+        raise ValueError("oops")
+
+    assert check_query_ablation(broken).mistake == "exception"
+
+    def stub(model, block, gen):
+        raise NotImplementedError("Bài tập: hãy viết phần này.")
+
+    with pytest.raises(NotImplementedError):
+        check_query_ablation(stub)
