@@ -7,7 +7,6 @@ VENV := .venv
 BIN := $(VENV)/bin
 JOBS ?= 2
 export OMP_NUM_THREADS ?= 1
-export MPLBACKEND ?= Agg
 export PYTHONHASHSEED := 0
 export TOKENIZERS_PARALLELISM := false
 export HF_HUB_OFFLINE ?= 1
@@ -27,7 +26,7 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 # Execute every lesson in parallel into Jupyter Book's cache, then build (cell errors and warnings abort).
 # A lesson that failed in the cache is executed again by the build, which then stops on the error.
 book: setup
-	$(BIN)/jcache notebook -p _build/.jupyter_cache add lessons/*.ipynb >/dev/null
+	yes | $(BIN)/jcache notebook -p _build/.jupyter_cache add lessons/*.ipynb >/dev/null  # "yes": create the cache
 	$(BIN)/jcache project -p _build/.jupyter_cache execute --executor local-parallel -t 300
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/jupyter-book build . -W -n --keep-going
 	@echo "Sách đã dựng xong: _build/html/index.html"

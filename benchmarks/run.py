@@ -105,7 +105,7 @@ def cpu_mfu(batch: int = 4, T: int = 128) -> dict:
 
 def lesson_times() -> list[dict]:
     rows = []
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
     jupyter = Path(sys.executable).parent / "jupyter"
     for stem, _ in LESSONS:
         path = ROOT / "lessons" / f"{stem}.ipynb"

@@ -4,7 +4,6 @@ import pytest
 import torch
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("MPLBACKEND", "Agg")
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
