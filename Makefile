@@ -11,7 +11,7 @@ export PYTHONHASHSEED := 0
 export TOKENIZERS_PARALLELISM := false
 export HF_HUB_OFFLINE ?= 1
 
-.PHONY: setup book test browser student lint clean
+.PHONY: setup book test browser student clean
 
 setup: $(VENV)/.installed
 
@@ -32,6 +32,7 @@ book: setup
 	@echo "Sách đã dựng xong: _build/html/index.html"
 
 test: setup browser
+	$(BIN)/ruff check minigpt_lib tests benchmarks book/_ext
 	$(BIN)/python -m pytest -n $(JOBS) --dist loadfile --nbval-lax --nbval-current-env -m "not book" tests lessons
 	$(BIN)/python -m pytest -m book tests
 
@@ -44,8 +45,6 @@ browser:
 student: setup
 	$(BIN)/python -m minigpt_lib.student lessons student
 
-lint: setup
-	$(BIN)/ruff check minigpt_lib tests benchmarks
 
 clean:
 	rm -rf _build student

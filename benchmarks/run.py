@@ -81,8 +81,8 @@ def sdpa_vs_manual(lengths=(128, 512, 1024), batch: int = 4, heads: int = 4, d: 
         q, k, v = (torch.randn(batch, heads, T, d) for _ in range(3))
         torch.testing.assert_close(causal_attention(q, k, v)[0], F.scaled_dot_product_attention(q, k, v, is_causal=True),
                                    atol=1e-5, rtol=1e-4)
-        manual = time_it(lambda: causal_attention(q, k, v), repeats=5)
-        sdpa = time_it(lambda: F.scaled_dot_product_attention(q, k, v, is_causal=True), repeats=5)
+        manual = time_it(lambda q=q, k=k, v=v: causal_attention(q, k, v), repeats=5)
+        sdpa = time_it(lambda q=q, k=k, v=v: F.scaled_dot_product_attention(q, k, v, is_causal=True), repeats=5)
         rows.append({"seq_len": T, "manual_s": manual, "sdpa_s": sdpa, "speedup": manual / sdpa})
     return rows
 

@@ -7,7 +7,7 @@ pretrained, analysis. ``viz`` draws; ``checks`` grades the code challenges.
 from .config import GPTConfig
 from .data import CompactVocab, SlidingWindowDataset, get_batch, load_corpus, train_val_split
 from .device import pick_device, seed_everything, setup_lesson, time_it
-from .layers import AttentionHead, Block, CausalSelfAttention, KVCache, MLP, causal_attention, causal_mask
+from .layers import MLP, AttentionHead, Block, CausalSelfAttention, KVCache, causal_attention, causal_mask
 from .models import GPT, Model1, Model2, Model3, Model4
 from .sampling import generate, sample_next, top_k_filter, top_p_filter
 from .tokenizer import CharTokenizer, gpt2_tokenizer

@@ -194,7 +194,7 @@ def test_page_in_a_real_browser(page_path, server, browser):
     assert state["raw"] == 0, f"{page_path}: {state['raw']} formulas were not typeset by MathJax"
     if page_path.startswith("lessons/"):
         stem = Path(page_path).stem
-        number, name = stem[:2], dict(LESSONS)[stem]
+        number = stem[:2]
         assert title.startswith(f"{number}."), f"{page_path}: title {title!r} should start with {number}."
         plots = plotting_cells(stem)
         assert state["figures"] >= plots, f"{page_path}: {plots} cells draw figures but the page shows {state['figures']}"

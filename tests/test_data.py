@@ -1,7 +1,14 @@
 import pytest
 import torch
 
-from minigpt_lib import CompactVocab, SlidingWindowDataset, get_batch, gpt2_tokenizer, load_corpus, train_val_split
+from minigpt_lib import (
+    CompactVocab,
+    SlidingWindowDataset,
+    get_batch,
+    gpt2_tokenizer,
+    load_corpus,
+    train_val_split,
+)
 from minigpt_lib._files import SHA256, sha256_of, verified_path
 from minigpt_lib.data import CORPORA
 

@@ -5,7 +5,17 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from minigpt_lib import GPT, Block, CausalSelfAttention, GPTConfig, Model1, Model2, Model3, Model4, causal_attention
+from minigpt_lib import (
+    GPT,
+    Block,
+    CausalSelfAttention,
+    GPTConfig,
+    Model1,
+    Model2,
+    Model3,
+    Model4,
+    causal_attention,
+)
 
 SMALL = GPTConfig(vocab_size=97, block_size=16, n_layer=2, n_head=4, n_embd=32)
 

@@ -36,7 +36,8 @@ def test_lesson_shape(path):
     cells = load(path)["cells"]
     number, title = path.stem[:2], dict(LESSONS)[path.stem]
     first = "".join(cells[0]["source"])
-    assert first.startswith(f"# {number}. "), f"{path.name}: the first cell must be the title '# {number}. ...'"
+    heading = first.splitlines()[0].replace("`", "")
+    assert heading == f"# {number}. {title}", f"{path.name}: the first line must be '# {number}. {title}' (lessons.py)"
     assert "Mục tiêu" in first
     colab = f"https://colab.research.google.com/github/{repo_slug()}/blob/main/lessons/{path.name}"
     assert colab in first, f"{path.name}: the Colab link must be {colab}"
