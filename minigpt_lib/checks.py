@@ -29,6 +29,7 @@ import torch.nn.functional as F
 
 from .config import GPTConfig
 from .models import GPT
+from .sampling import sample_next, top_k_filter, top_p_filter
 
 __all__ = [
     "CheckResult",
@@ -39,6 +40,17 @@ __all__ = [
     "check_component_counts",
     "check_query_ablation",
     "check_time_gpt2",
+    "check_linear_as_embedding",
+    "check_gelu_tanh_grad",
+    "check_temperature_for_entropy",
+    "check_sample_by_cdf",
+    "check_sample_token",
+    "check_stable_log_softmax",
+    "check_layer_norm_module",
+    "check_model2_num_params",
+    "check_window_average_matrix",
+    "check_recency_weights",
+    "check_soft_lookup",
     "ATTENTION_MISTAKES",
     "PARAM_COUNT_MISTAKES",
     "QKV_SPLIT_MISTAKES",
@@ -1201,4 +1213,1018 @@ def check_time_gpt2(fn: Callable) -> CheckResult:
         "Chính xác! Trên hai mô hình giả (GPU CUDA giả và CPU), hàm chạy trong `no_grad`, warm-up trước khi đo, "
         "đo đúng `repeats` lần, synchronize quanh mỗi lần đo trên GPU (và không gọi `torch.cuda.synchronize` trên "
         "CPU), và trả về trung vị.",
+    )
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Helpers shared by the checkers of lessons 03-13
+# ----------------------------------------------------------------------------------------------------------
+
+
+def _hidden_generator(offset: int = 0) -> torch.Generator:
+    return torch.Generator().manual_seed(HIDDEN_SEED + offset)
+
+
+def _fail(messages: Mapping[str, str], key: str, **fields) -> CheckResult:
+    return CheckResult(False, messages[key].format(**fields), key)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Lesson 03: nn.Linear on one-hot vectors as an nn.Embedding
+# ----------------------------------------------------------------------------------------------------------
+
+LINEAR_AS_EMBEDDING_SHAPES: tuple[tuple[int, int, bool], ...] = ((50, 8, False), (50, 8, True), (7, 12, True))
+
+LINEAR_AS_EMBEDDING_MESSAGES: dict[str, str] = {
+    "not_embedding": (
+        "Hàm phải trả về một `nn.Embedding`, nhận được {got}. Dùng "
+        "`nn.Embedding.from_pretrained(weight, freeze=False)` với `weight` kích thước (V, C)."
+    ),
+    "no_transpose": (
+        "Thiếu phép chuyển vị: `linear.weight` của `nn.Linear(V, C)` có kích thước (C, V), còn bảng embedding cần "
+        "(V, C) — hàng i là ảnh của vector one-hot e_i. Hãy dùng `linear.weight.T`."
+    ),
+    "ignores_bias": (
+        "Bỏ quên bias: `linear(e_i) = e_iᵀ Wᵀ + b`, nên khi lớp có bias thì mọi hàng của bảng embedding phải cộng "
+        "thêm b: `weight = linear.weight.T + linear.bias` (khi `linear.bias` không phải None)."
+    ),
+}
+
+
+def _hidden_linears() -> list[tuple[torch.nn.Linear]]:
+    out = []
+    with torch.random.fork_rng(devices=[]):  # nn.Linear draws its init from the global RNG: keep it unmoved
+        torch.manual_seed(HIDDEN_SEED)
+        for V, C, bias in LINEAR_AS_EMBEDDING_SHAPES:
+            lin = torch.nn.Linear(V, C, bias=bias)
+            if bias:
+                with torch.no_grad():
+                    lin.bias.normal_()
+            out.append((lin,))
+    return out
+
+
+def _reference_linear_as_embedding(linear):
+    weight = linear.weight.detach().T.clone()
+    if linear.bias is not None:
+        weight = weight + linear.bias.detach()
+    return weight
+
+
+def _embedding_table(fn: Callable) -> Callable:
+    """Run ``fn(linear)`` and read its table as ``embedding(arange(V))`` (what the embedding really returns)."""
+
+    def table(linear):
+        emb = fn(linear)
+        if not isinstance(emb, torch.nn.Embedding):
+            raise TypeError(f"cần nn.Embedding, nhận {type(emb).__name__}")
+        with torch.no_grad():
+            return emb(torch.arange(emb.num_embeddings))
+
+    return table
+
+
+LINEAR_AS_EMBEDDING_MISTAKES: dict[str, list[Callable]] = {
+    "no_transpose": [lambda lin: lin.weight.detach().clone()],
+    "ignores_bias": [lambda lin: lin.weight.detach().T.clone()],
+}
+
+
+def check_linear_as_embedding(fn: Callable) -> CheckResult:
+    """Check ``fn(linear: nn.Linear(V, C)) -> nn.Embedding(V, C)`` equal to ``linear`` on one-hot vectors (lesson 03).
+
+    Recognised mistakes: the keys of ``LINEAR_AS_EMBEDDING_MESSAGES`` plus the generic ones of :func:`check_function`.
+    """
+    inputs = _hidden_linears()
+    first = fn(inputs[0][0])  # NotImplementedError from a stub passes through
+    if not isinstance(first, torch.nn.Embedding):
+        return _fail(LINEAR_AS_EMBEDDING_MESSAGES, "not_embedding", got=type(first).__name__)
+    as_table = {k: [_embedding_table(lambda lin, f=f: torch.nn.Embedding.from_pretrained(f(lin))) for f in fs]
+                for k, fs in LINEAR_AS_EMBEDDING_MISTAKES.items()}
+    return check_function(
+        _embedding_table(fn),
+        _reference_linear_as_embedding,
+        inputs,
+        as_table,
+        messages=LINEAR_AS_EMBEDDING_MESSAGES,
+        name="Hàm linear_as_embedding",
+        success=(
+            f"Chính xác! Trên {len(inputs)} lớp nn.Linear ẩn (có và không có bias), embedding của bạn cho đúng "
+            "kết quả của linear trên mọi vector one-hot."
+        ),
+        describe=lambda args: (
+            f"nn.Linear({args[0].in_features}, {args[0].out_features}, bias={args[0].bias is not None})"
+        ),
+    )
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Lesson 04: the analytic derivative of GELU (tanh approximation)
+# ----------------------------------------------------------------------------------------------------------
+
+_GELU_C = math.sqrt(2.0 / math.pi)
+
+
+def _gelu_u(x):
+    return _GELU_C * (x + 0.044715 * x**3)
+
+
+def _reference_gelu_tanh_grad(x):
+    x = x.detach().clone().requires_grad_(True)
+    with torch.enable_grad():
+        F.gelu(x, approximate="tanh").sum().backward()
+    return x.grad
+
+
+GELU_GRAD_MISTAKES: dict[str, list[Callable]] = {
+    "no_product_rule": [lambda x: 0.5 * (1 + torch.tanh(_gelu_u(x)))],
+    "constant_du_dx": [
+        lambda x: 0.5 * (1 + torch.tanh(_gelu_u(x))) + 0.5 * x * (1 - torch.tanh(_gelu_u(x)) ** 2) * _GELU_C
+    ],
+    "no_tanh_derivative": [
+        lambda x: 0.5 * (1 + torch.tanh(_gelu_u(x))) + 0.5 * x * _GELU_C * (1 + 3 * 0.044715 * x**2)
+    ],
+    "exact_gelu_derivative": [
+        lambda x: 0.5 * (1 + torch.erf(x / math.sqrt(2))) + x * torch.exp(-0.5 * x**2) / math.sqrt(2 * math.pi)
+    ],
+}
+
+GELU_GRAD_MESSAGES: dict[str, str] = {
+    "no_product_rule": "Thiếu một số hạng của quy tắc nhân: đạo hàm của ½x(1 + t) là ½(1 + t) + ½x·dt/dx.",
+    "constant_du_dx": "du/dx chưa đúng: u = √(2/π)(x + 0.044715x³) nên du/dx = √(2/π)(1 + 3·0.044715x²).",
+    "no_tanh_derivative": "Thiếu đạo hàm của tanh: d tanh(u)/du = 1 − tanh²(u), nên dt/dx = (1 − t²)·du/dx.",
+    "exact_gelu_derivative": (
+        "Đây là đạo hàm của GELU chính xác (dùng erf, Φ(x) + xφ(x)), không phải của bản xấp xỉ tanh: hãy lấy đạo "
+        "hàm của ½x(1 + tanh(u)) với u = √(2/π)(x + 0.044715x³)."
+    ),
+}
+
+
+def check_gelu_tanh_grad(fn: Callable) -> CheckResult:
+    """Check ``fn(x) -> dGELU_tanh/dx`` against autograd of ``F.gelu(x, approximate="tanh")`` (lesson 04).
+
+    Recognised mistakes: the keys of ``GELU_GRAD_MISTAKES`` plus the generic ones of :func:`check_function`.
+    """
+    inputs = [
+        (torch.linspace(-8, 8, 2001, dtype=torch.float64),),
+        (torch.tensor([[-3.0, -0.5, 0.0], [0.7, 1.5, 10.0]], dtype=torch.float64),),
+        (torch.randn(4, 7, generator=_hidden_generator(4), dtype=torch.float64) * 3,),
+    ]
+    return check_function(
+        fn,
+        _reference_gelu_tanh_grad,
+        inputs,
+        GELU_GRAD_MISTAKES,
+        messages=GELU_GRAD_MESSAGES,
+        name="Hàm gelu_tanh_grad",
+        success="Chính xác! Đạo hàm của bạn khớp với autograd của `F.gelu(x, approximate='tanh')` trên mọi đầu vào.",
+    )
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Lesson 05: the temperature that gives a target entropy
+# ----------------------------------------------------------------------------------------------------------
+
+
+def _entropy_nats(probs: torch.Tensor) -> float:
+    return float(-torch.special.xlogy(probs, probs).sum(-1))
+
+
+def _bisect_log_t(h: Callable[[float], float], target: float, inverted: bool = False) -> float:
+    lo, hi = math.log(1e-3), math.log(1e4)
+    for _ in range(200):
+        mid = 0.5 * (lo + hi)
+        if (h(math.exp(mid)) < target) != inverted:
+            lo = mid
+        else:
+            hi = mid
+    return math.exp(0.5 * (lo + hi))
+
+
+def _reference_temperature(logits, target):
+    z = logits.double()
+    return _bisect_log_t(lambda t: _entropy_nats(F.softmax(z / t, dim=-1)), target)
+
+
+TEMPERATURE_MISTAKES: dict[str, list[Callable]] = {
+    "multiplies_instead_of_divides": [
+        lambda z, target: 1.0 / _reference_temperature(z, target),  # softmax(z * T) has the target entropy
+    ],
+    "search_inverted": [
+        lambda z, target: _bisect_log_t(
+            lambda t: _entropy_nats(F.softmax(z.double() / t, dim=-1)), target, inverted=True
+        )
+    ],
+    "entropy_in_bits": [
+        lambda z, target: _bisect_log_t(
+            lambda t: _entropy_nats(F.softmax(z.double() / t, dim=-1)) / math.log(2), target
+        )
+    ],
+    "returns_log_t": [lambda z, target: math.log(_reference_temperature(z, target))],
+}
+
+TEMPERATURE_MESSAGES: dict[str, str] = {
+    "not_a_float": (
+        "Hàm phải trả về một số thực Python dương (kiểu float), nhận được {got}. Nếu bạn có một tensor một phần tử, "
+        "dùng `.item()`; nếu tính trên log T, trả về `math.exp(...)`."
+    ),
+    "multiplies_instead_of_divides": (
+        "Temperature bị nhân thay vì chia: phân phối là softmax(logits / T). Bạn đang tìm T cho softmax(logits · T), "
+        "nên kết quả là nghịch đảo 1/T của đáp án đúng."
+    ),
+    "search_inverted": (
+        "Chiều chia đôi bị đảo: entropy TĂNG theo T, nên khi entropy còn nhỏ hơn target phải tăng T "
+        "(dời cận dưới `lo = mid`), ngược lại dời cận trên. Kết quả của bạn dính vào một đầu mút của khoảng tìm kiếm."
+    ),
+    "entropy_in_bits": (
+        "Entropy bị tính theo bit (log cơ số 2): target tính bằng nat, nên dùng log tự nhiên, `torch.log`, "
+        "H = −Σ p ln p."
+    ),
+    "returns_log_t": (
+        "Hàm trả về log T thay vì T: nếu chia đôi trên log T thì kết quả cuối là `math.exp(...)` của điểm giữa."
+    ),
+}
+
+
+def check_temperature_for_entropy(fn: Callable) -> CheckResult:
+    """Check ``fn(logits, target) -> T`` (a float) with entropy(softmax(logits / T)) = target ± 1e-6 (lesson 05).
+
+    Outputs are compared through the entropy they give, so any T that reaches the target passes.
+    Recognised mistakes: the keys of ``TEMPERATURE_MESSAGES`` plus the generic ones of :func:`check_function`.
+    """
+    g = _hidden_generator(5)
+    z1, z2 = torch.randn(20, generator=g) * 2, torch.randn(50, generator=g) * 3
+    inputs = [(z1, 0.2), (z1, 1.0), (z1, 2.0), (z2, 0.5), (z2, 3.0)]
+    first = fn(*inputs[1])  # NotImplementedError from a stub passes through
+    got = f"{type(first).__name__} {first!r}" if _is_number(first) else type(first).__name__
+    if isinstance(first, torch.Tensor):
+        got = f"một tensor {tuple(first.shape)}"
+    if not isinstance(first, float):
+        return _fail(TEMPERATURE_MESSAGES, "not_a_float", got=got)
+
+    def via_entropy(f):
+        def h(logits, target):
+            t = float(f(logits, target))
+            return _entropy_nats(F.softmax(logits.double() / t, dim=-1))
+
+        return h
+
+    result = check_function(
+        via_entropy(fn),
+        lambda logits, target: target,
+        inputs,
+        {k: [via_entropy(v) for v in vs] for k, vs in TEMPERATURE_MISTAKES.items()},
+        messages=TEMPERATURE_MESSAGES,
+        name="Hàm temperature_for_entropy",
+        success=(
+            f"Chính xác! Với {len(inputs)} cặp (logits, target) ẩn, temperature của bạn cho entropy đúng target "
+            "(sai lệch dưới 1e-6 nat)."
+        ),
+        describe=lambda args: f"logits {tuple(args[0].shape)}, target = {args[1]} (kết quả so qua entropy nó cho)",
+        atol=1e-6,
+        rtol=0.0,
+    )
+    if not result.passed and result.mistake not in TEMPERATURE_MISTAKES and not first > 0:
+        return _fail(TEMPERATURE_MESSAGES, "not_a_float", got=got)
+    return result
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Lesson 06: sampling by the inverse CDF
+# ----------------------------------------------------------------------------------------------------------
+
+CDF_SAMPLES = 20000
+
+SAMPLE_BY_CDF_MESSAGES: dict[str, str] = {
+    "uses_multinomial": (
+        "Hàm gọi `torch.multinomial`: bài tập yêu cầu tự lấy mẫu bằng hàm phân phối tích lũy — `torch.cumsum`, "
+        "chia cho tổng, `torch.rand(..., generator=generator)` rồi `torch.searchsorted(cdf, u, right=True)`."
+    ),
+    "not_a_tensor": "Hàm phải trả về một tensor int64 kích thước (num_samples,), nhận được {got}.",
+    "wrong_shape_or_dtype": (
+        "Kết quả phải là tensor int64 kích thước ({n},), nhận được {dtype} kích thước {shape}. "
+        "`torch.searchsorted` trả về int64 sẵn; đừng thêm chiều (vd. `u` phải có kích thước (num_samples,))."
+    ),
+    "not_normalized": (
+        "Hàm phân phối tích lũy chưa được chuẩn hóa: u ∈ [0, 1) nên phải chia `cumsum(weights)` cho tổng trọng số "
+        "(`cdf / cdf[-1]`), để F_V = 1. Thiếu bước này, với trọng số cộng lại khác 1 các hạng mục sau bị chọn sai tần suất."
+    ),
+    "off_by_one": (
+        "Chỉ số lệch một: tần suất của bạn khớp với p nhưng dịch đi một vị trí. Chỉ số cần trả về là i NHỎ NHẤT có "
+        "F_i > u, chính là `torch.searchsorted(cdf, u, right=True)` — không cộng hay trừ 1."
+    ),
+    "ignores_generator": (
+        "Hàm không dùng `generator`: hai lần gọi với cùng generator vừa đặt seed cho kết quả khác nhau. "
+        "Hãy truyền nó vào `torch.rand(num_samples, generator=generator, ...)`."
+    ),
+    "out_of_range": "Có chỉ số nằm ngoài 0..V-1 (thấy giá trị {bad}) với trọng số {w}.",
+    "zero_weight_chosen": (
+        "Hạng mục có trọng số 0 bị chọn (chỉ số {i}, trọng số {w}). Với `right=True`, chỉ số i có F_i = F_(i-1) "
+        "không bao giờ là chỉ số nhỏ nhất có F_i > u."
+    ),
+    "wrong_frequencies": (
+        "Tần suất lấy mẫu lệch khỏi trọng số {w}: chi² = {chi2:.1f} với {df} bậc tự do (ngưỡng {crit:.1f}). "
+        "Kiểm tra công thức F_i = Σ_(j≤i) w_j / Σ_j w_j và `searchsorted(..., right=True)`."
+    ),
+}
+
+
+def _cdf_weight_sets() -> list[torch.Tensor]:
+    g = _hidden_generator(6)
+    w1 = torch.rand(12, generator=g) * 3
+    w1[[0, 5, 11]] = 0.0  # zero weights at the start, in the middle, at the end
+    return [w1, torch.tensor([2.0, 0.0, 6.0, 0.0]), torch.tensor([0.1, 0.05, 0.15, 0.2])]
+
+
+def _interval_probs(edges: torch.Tensor) -> torch.Tensor:
+    """P(first index with edge_i > u) for u ~ U[0, 1): lengths of [edge_(i-1), edge_i) ∩ [0, 1), plus P(index V)."""
+    e = torch.cat([torch.zeros(1, dtype=torch.float64), edges.double().clamp(0, 1)])
+    return torch.cat([e[1:] - e[:-1], (1 - e[-1:]).clamp_min(0)])
+
+
+def _cdf_candidates(w: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Distributions over indices -1..V (V + 2 bins) of the right sampler and of each mistaken one."""
+    V = w.numel()
+    right = _interval_probs(torch.cumsum(w.double(), 0) / w.double().sum())  # indices 0..V
+
+    def place(probs, shift):
+        out = torch.zeros(V + 2, dtype=torch.float64)
+        out[1 + shift : 1 + shift + probs.numel()] = probs
+        return out
+
+    return {
+        "ok": place(right, 0),
+        "not_normalized": place(_interval_probs(torch.cumsum(w.double(), 0)), 0),
+        "off_by_one": place(right[:V], 1),
+        "off_by_one_down": place(right[:V], -1),
+    }
+
+
+def _chi2_ok(counts: torch.Tensor, probs: torch.Tensor, n: int) -> tuple[bool, float, int, float]:
+    if (counts[probs == 0] > 0).any():
+        return False, math.inf, 0, 0.0
+    keep = probs > 0
+    expected = probs[keep] * n
+    chi2 = float(((counts[keep] - expected) ** 2 / expected).sum())
+    df = max(int(keep.sum()) - 1, 1)
+    crit = df + 5 * math.sqrt(2 * df) + 5  # far in the tail: a right sampler fails with negligible probability
+    return chi2 < crit, chi2, df, crit
+
+
+def check_sample_by_cdf(fn: Callable) -> CheckResult:
+    """Check ``fn(weights, num_samples, generator) -> int64 (num_samples,)``, sampling with replacement (lesson 06).
+
+    Statistical: hidden weights (with zeros, not summing to 1), 20 000 draws each, a chi² test of the frequencies;
+    ``torch.multinomial`` is replaced for the check to see whether it is called; the global RNG is left unmoved.
+    Recognised mistakes: the keys of ``SAMPLE_BY_CDF_MESSAGES`` plus ``"exception"``.
+    """
+    called: list[str] = []
+    real_fn, real_method = torch.multinomial, torch.Tensor.multinomial
+
+    def spy_fn(*args, **kwargs):
+        called.append("multinomial")
+        return real_fn(*args, **kwargs)
+
+    def spy_method(self, *args, **kwargs):
+        called.append("multinomial")
+        return real_method(self, *args, **kwargs)
+
+    weights = _cdf_weight_sets()
+    outs: list[object] = []
+    with torch.random.fork_rng(devices=[]):
+        torch.multinomial, torch.Tensor.multinomial = spy_fn, spy_method
+        try:
+            for i, w in enumerate(weights):
+                try:
+                    outs.append(fn(w.clone(), CDF_SAMPLES, _hidden_generator(60 + i)))
+                except NotImplementedError:
+                    raise
+                except Exception as err:  # noqa: BLE001 - a learner's code may raise anything
+                    return CheckResult(
+                        False,
+                        f"Hàm sample_by_cdf gây lỗi `{type(err).__name__}: {err}` với trọng số {w.tolist()} "
+                        f"và num_samples = {CDF_SAMPLES}.",
+                        "exception",
+                    )
+            torch.manual_seed(HIDDEN_SEED + 1)
+            r1 = fn(weights[0].clone(), 50, _hidden_generator(9))
+            torch.manual_seed(HIDDEN_SEED + 2)
+            r2 = fn(weights[0].clone(), 50, _hidden_generator(9))
+        finally:
+            torch.multinomial, torch.Tensor.multinomial = real_fn, real_method
+    if called:
+        return _fail(SAMPLE_BY_CDF_MESSAGES, "uses_multinomial")
+    for s in outs:
+        if not isinstance(s, torch.Tensor):
+            return _fail(SAMPLE_BY_CDF_MESSAGES, "not_a_tensor", got=type(s).__name__)
+        if s.dtype != torch.int64 or tuple(s.shape) != (CDF_SAMPLES,):
+            return _fail(
+                SAMPLE_BY_CDF_MESSAGES, "wrong_shape_or_dtype", n=CDF_SAMPLES, dtype=s.dtype, shape=tuple(s.shape)
+            )
+    for w, s in zip(weights, outs, strict=True):
+        V = w.numel()
+        counts = torch.bincount((s.cpu().clamp(-1, V) + 1), minlength=V + 2).double()
+        candidates = _cdf_candidates(w)
+        if _chi2_ok(counts, candidates["ok"], CDF_SAMPLES)[0]:
+            continue
+        for key in ("not_normalized", "off_by_one", "off_by_one_down"):
+            if _chi2_ok(counts, candidates[key], CDF_SAMPLES)[0]:
+                return _fail(SAMPLE_BY_CDF_MESSAGES, key.removesuffix("_down"))
+        wl = [round(x, 3) for x in w.tolist()]
+        if (s < 0).any() or (s >= V).any():
+            bad = int(s[(s < 0) | (s >= V)][0])
+            return _fail(SAMPLE_BY_CDF_MESSAGES, "out_of_range", bad=bad, w=wl)
+        zero = [i for i in range(V) if w[i] == 0 and counts[i + 1] > 0]
+        if zero:
+            return _fail(SAMPLE_BY_CDF_MESSAGES, "zero_weight_chosen", i=zero[0], w=wl)
+        _, chi2, df, crit = _chi2_ok(counts, candidates["ok"], CDF_SAMPLES)
+        return _fail(SAMPLE_BY_CDF_MESSAGES, "wrong_frequencies", w=wl, chi2=chi2, df=df, crit=crit)
+    if not (isinstance(r1, torch.Tensor) and isinstance(r2, torch.Tensor) and torch.equal(r1, r2)):
+        return _fail(SAMPLE_BY_CDF_MESSAGES, "ignores_generator")
+    return CheckResult(
+        True,
+        f"Chính xác! Trên {len(weights)} bộ trọng số ẩn ({CDF_SAMPLES:,} mẫu mỗi bộ) tần suất khớp với trọng số "
+        "(kiểm định chi²), hạng mục trọng số 0 không bao giờ bị chọn, và cùng generator cho cùng kết quả.",
+    )
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Lesson 07: one sampling step (temperature -> top-k -> top-p -> multinomial)
+# ----------------------------------------------------------------------------------------------------------
+
+SAMPLE_TOKEN_CONFIGS: tuple[dict, ...] = (
+    dict(temperature=0.0),
+    dict(temperature=1.0),
+    dict(temperature=0.7, top_k=5),
+    dict(temperature=1.3, top_p=0.8),
+    dict(temperature=1.0, top_k=10, top_p=0.5),
+    dict(temperature=0.5, top_k=3, top_p=0.9),
+)
+
+
+def _sample_with(f: Callable) -> Callable:
+    """``(logits, config, seed) -> f(logits, generator=seeded, **config)``, the global RNG set to ANOTHER seed."""
+
+    def run(logits, config, seed):
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed + 1000)  # a sampler that ignores `generator` draws different tokens
+            return f(logits, generator=torch.Generator().manual_seed(seed), **dict(config))
+
+    return run
+
+
+def _sampler(order: str = "kp", multiply: bool = False, greedy: bool = True, use_generator: bool = True):
+    def sample(logits, temperature=1.0, top_k=None, top_p=None, generator=None):
+        if greedy and temperature == 0:
+            return logits.argmax(dim=-1, keepdim=True)
+        logits = logits * temperature if multiply else logits / temperature
+        for step in order:
+            if step == "k" and top_k is not None:
+                logits = top_k_filter(logits, top_k)
+            if step == "p" and top_p is not None:
+                logits = top_p_filter(logits, top_p)
+        probs = F.softmax(logits, dim=-1)
+        return torch.multinomial(probs, num_samples=1, generator=generator if use_generator else None)
+
+    return sample
+
+
+SAMPLE_TOKEN_MISTAKES: dict[str, list[Callable]] = {
+    "greedy_not_handled": [_sample_with(_sampler(greedy=False))],
+    "multiplies_instead_of_divides": [_sample_with(_sampler(multiply=True))],
+    "top_p_before_top_k": [_sample_with(_sampler(order="pk"))],
+    "ignores_generator": [_sample_with(_sampler(use_generator=False))],
+}
+
+SAMPLE_TOKEN_MESSAGES: dict[str, str] = {
+    "greedy_not_handled": (
+        "Chưa xử lý temperature = 0: chia logits cho 0 cho ra ±inf/NaN. Khi `temperature == 0` hãy trả về ngay "
+        "`logits.argmax(dim=-1, keepdim=True)` (greedy), không lấy mẫu."
+    ),
+    "multiplies_instead_of_divides": (
+        "Temperature bị nhân thay vì chia: phải là `logits / temperature` (T < 1 làm phân phối nhọn hơn, T > 1 làm "
+        "nó phẳng hơn); nhân thì tác dụng ngược lại."
+    ),
+    "top_p_before_top_k": (
+        "Sai thứ tự lọc: phải lọc top-k trước, rồi top-p trên phân phối ĐÃ lọc top-k (như `mg.sample_next`)."
+    ),
+    "ignores_generator": (
+        "Không dùng `generator`: hãy truyền nó vào `torch.multinomial(probs, num_samples=1, generator=generator)`, "
+        "nếu không kết quả phụ thuộc RNG toàn cục và không tái lập được."
+    ),
+}
+
+
+def check_sample_token(fn: Callable) -> CheckResult:
+    """Check ``fn(logits, temperature, top_k, top_p, generator) -> (B, 1)`` against ``mg.sample_next`` (lesson 07).
+
+    Same tokens for the same seed on hidden logits, for several configurations (greedy included).
+    Recognised mistakes: the keys of ``SAMPLE_TOKEN_MISTAKES`` plus the generic ones of :func:`check_function`.
+    """
+    logits = torch.randn(32, 50, generator=_hidden_generator(7)) * 2
+    inputs = [(logits, tuple(cfg.items()), seed) for cfg in SAMPLE_TOKEN_CONFIGS for seed in (0, 1)]
+    return check_function(
+        _sample_with(fn),
+        _sample_with(sample_next),
+        inputs,
+        SAMPLE_TOKEN_MISTAKES,
+        messages=SAMPLE_TOKEN_MESSAGES,
+        name="Hàm sample_token",
+        success=(
+            f"Chính xác! Với {len(SAMPLE_TOKEN_CONFIGS)} cấu hình (kể cả greedy) và cùng seed, hàm của bạn rút đúng "
+            "những token như `mg.sample_next`."
+        ),
+        describe=lambda args: f"logits {tuple(args[0].shape)}, {dict(args[1])}, generator seed {args[2]}",
+        atol=0,
+        rtol=0,
+    )
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Lesson 08: a numerically stable log-softmax
+# ----------------------------------------------------------------------------------------------------------
+
+
+def _log_softmax_inputs() -> list[tuple[torch.Tensor]]:
+    g = _hidden_generator(8)
+    masked = torch.randn(8, 20, generator=g)
+    masked = masked.masked_fill(torch.rand(8, 20, generator=g) < 0.5, float("-inf"))
+    masked[:, 3] = 0.5  # every row keeps a finite value
+    return [
+        (torch.randn(8, 20, generator=g),),
+        (torch.randn(20, generator=g),),  # a single row (1-D)
+        (torch.randn(8, 20, generator=g) + 1000,),
+        (torch.randn(6, 20, generator=g) - 1000,),
+        (torch.randn(8, 20, generator=g) * 500,),
+        (masked,),
+        (torch.randn(3, 4, 20, generator=g) * 2,),
+    ]
+
+
+def _lsm_no_max(x):
+    return x - torch.log(torch.exp(x).sum(dim=-1, keepdim=True))
+
+
+def _lsm_axis0(x):
+    m = x.max(dim=0, keepdim=True).values
+    return x - m - torch.log(torch.exp(x - m).sum(dim=0, keepdim=True))
+
+
+def _lsm_global_max(x):
+    m = x.max()
+    return x - m - torch.log(torch.exp(x - m).sum(dim=-1, keepdim=True))
+
+
+def _lsm_softmax_then_log(x):
+    m = x.max(dim=-1, keepdim=True).values
+    e = torch.exp(x - m)
+    return torch.log(e / e.sum(dim=-1, keepdim=True))
+
+
+def _lsm_forgot_log(x):
+    m = x.max(dim=-1, keepdim=True).values
+    return x - m - torch.exp(x - m).sum(dim=-1, keepdim=True)
+
+
+LOG_SOFTMAX_MISTAKES: dict[str, list[Callable]] = {
+    "no_max_subtraction": [_lsm_no_max],
+    "wrong_axis": [_lsm_axis0],
+    "global_max": [_lsm_global_max],
+    "log_of_softmax": [_lsm_softmax_then_log],
+    "forgot_log": [_lsm_forgot_log],
+}
+
+LOG_SOFTMAX_MESSAGES: dict[str, str] = {
+    "no_max_subtraction": (
+        "Chưa trừ giá trị lớn nhất: với logits ≈ 1000, `torch.exp(x)` tràn thành inf (còn với ≈ −1000 thì bằng 0, "
+        "log 0 = −inf), kết quả thành NaN/inf. Hãy tính m = max theo hàng (`keepdim=True`), rồi "
+        "(x − m) − log Σ exp(x − m)."
+    ),
+    "wrong_axis": (
+        "Sai trục: log-softmax tính theo chiều cuối (mỗi hàng là một phân phối), nên max và tổng dùng `dim=-1`, "
+        "`keepdim=True`, không phải `dim=0`."
+    ),
+    "global_max": (
+        "Trừ max của CẢ tensor thay vì max của từng hàng: với các hàng có thang giá trị rất khác nhau, "
+        "exp(x − m) của hàng nhỏ underflow về 0 và log cho −inf. Dùng `x.max(dim=-1, keepdim=True).values`."
+    ),
+    "log_of_softmax": (
+        "Tính softmax rồi mới lấy log: xác suất rất nhỏ underflow về 0 và log 0 = −inf. Hãy trừ ngay trong miền "
+        "log: (x − m) − log Σ exp(x − m), không chia rồi lấy log."
+    ),
+    "forgot_log": "Thiếu log của tổng: phải trừ log Σ exp(x − m), không trừ chính tổng Σ exp(x − m).",
+}
+
+
+def check_stable_log_softmax(fn: Callable) -> CheckResult:
+    """Check ``fn(x) -> log softmax(x, dim=-1)`` against ``F.log_softmax``, with logits ±1000 and −inf (lesson 08).
+
+    Recognised mistakes: the keys of ``LOG_SOFTMAX_MISTAKES`` plus the generic ones of :func:`check_function`.
+    """
+    inputs = _log_softmax_inputs()
+    return check_function(
+        fn,
+        lambda x: F.log_softmax(x, dim=-1),
+        inputs,
+        LOG_SOFTMAX_MISTAKES,
+        messages=LOG_SOFTMAX_MESSAGES,
+        name="Hàm stable_log_softmax",
+        success=(
+            f"Chính xác! stable_log_softmax khớp với `F.log_softmax` trên {len(inputs)} đầu vào ẩn, kể cả logits "
+            "±1000, phạm vi rộng và hàng có −inf."
+        ),
+        describe=lambda args: (
+            f"tensor kích thước {tuple(args[0].shape)}, giá trị hữu hạn trong "
+            f"[{args[0][args[0].isfinite()].min().item():.3g}, {args[0][args[0].isfinite()].max().item():.3g}]"
+            + (", có −inf" if torch.isinf(args[0]).any() else "")
+        ),
+    )
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Lesson 09: LayerNorm as an nn.Module
+# ----------------------------------------------------------------------------------------------------------
+
+LAYERNORM_FEATURES = 48
+
+LAYERNORM_MESSAGES: dict[str, str] = {
+    "wrong_parameters": (
+        "Mô-đun cần đúng hai tham số học được tên `weight` và `bias`, mỗi cái kích thước ({n},), tạo bằng "
+        "`nn.Parameter` trong `__init__`; nhận được {got}."
+    ),
+    "wrong_init": "γ (`weight`) phải khởi tạo bằng 1 (`torch.ones`) và β (`bias`) bằng 0 (`torch.zeros`).",
+    "unbiased_variance": (
+        "Dùng phương sai không lệch (chia cho D − 1): LayerNorm chia cho D, nên dùng "
+        "`x.var(dim=-1, keepdim=True, unbiased=False)` (hoặc `((x - mean) ** 2).mean(dim=-1, keepdim=True)`)."
+    ),
+    "eps_outside_sqrt": (
+        "eps bị cộng ngoài căn: công thức là (x − μ) / √(σ² + eps), không phải (x − μ) / (√σ² + eps). "
+        "Khác biệt lộ rõ khi các đặc trưng của một token gần bằng nhau (σ² nhỏ)."
+    ),
+    "no_eps": (
+        "Thiếu eps: với một token có mọi đặc trưng bằng nhau, σ² = 0 và phép chia cho NaN. "
+        "Hãy chia cho `torch.sqrt(var + self.eps)`."
+    ),
+    "no_affine": (
+        "Chưa áp dụng γ và β: sau khi chuẩn hóa phải nhân với `self.weight` và cộng `self.bias` "
+        "(kiểm tra dùng γ, β ngẫu nhiên nên khác biệt lộ ra)."
+    ),
+    "wrong_axis": (
+        "Chuẩn hóa theo sai trục: mean và phương sai tính trên các đặc trưng của TỪNG token, tức chiều cuối "
+        "(`dim=-1, keepdim=True`)."
+    ),
+}
+
+
+class _LNBase(torch.nn.Module):
+    def __init__(self, n_features, eps=1e-5):
+        super().__init__()
+        self.eps = eps
+        self.weight = torch.nn.Parameter(torch.ones(n_features))
+        self.bias = torch.nn.Parameter(torch.zeros(n_features))
+
+    def normalize(self, x):
+        raise NotImplementedError  # pragma: no cover
+
+    def forward(self, x):
+        return self.weight * self.normalize(x) + self.bias
+
+
+class _LNUnbiased(_LNBase):
+    def normalize(self, x):
+        return (x - x.mean(-1, keepdim=True)) / torch.sqrt(x.var(-1, keepdim=True) + self.eps)
+
+
+class _LNEpsOutside(_LNBase):
+    def normalize(self, x):
+        return (x - x.mean(-1, keepdim=True)) / (x.var(-1, keepdim=True, unbiased=False).sqrt() + self.eps)
+
+
+class _LNNoEps(_LNBase):
+    def normalize(self, x):
+        return (x - x.mean(-1, keepdim=True)) / x.var(-1, keepdim=True, unbiased=False).sqrt()
+
+
+class _LNNoAffine(_LNBase):
+    def forward(self, x):
+        return (x - x.mean(-1, keepdim=True)) / torch.sqrt(x.var(-1, keepdim=True, unbiased=False) + self.eps)
+
+
+class _LNAxis0(_LNBase):
+    def normalize(self, x):
+        return (x - x.mean(0, keepdim=True)) / torch.sqrt(x.var(0, keepdim=True, unbiased=False) + self.eps)
+
+
+LAYERNORM_MISTAKES: dict[str, Callable] = {
+    "unbiased_variance": _LNUnbiased,
+    "eps_outside_sqrt": _LNEpsOutside,
+    "no_eps": _LNNoEps,
+    "no_affine": _LNNoAffine,
+    "wrong_axis": _LNAxis0,
+}
+
+
+def _layernorm_run(cls: Callable) -> Callable:
+    """``(x, weight, bias) -> cls(D)(x)`` with γ, β loaded by ``load_state_dict`` (as in the lesson)."""
+
+    def run(x, weight, bias):
+        module = cls(x.size(-1))
+        module.load_state_dict({"weight": weight, "bias": bias}, strict=False)
+        with torch.no_grad():
+            return module(x)
+
+    return run
+
+
+def check_layer_norm_module(cls: Callable) -> CheckResult:
+    """Check a class ``cls(n_features, eps=1e-5)`` that behaves like ``nn.LayerNorm`` (lesson 09).
+
+    Parameters named ``weight`` (ones) and ``bias`` (zeros); outputs equal ``F.layer_norm`` on hidden inputs with
+    random γ, β, including tokens whose features are all equal or nearly so.
+    Recognised mistakes: the keys of ``LAYERNORM_MESSAGES`` plus the generic ones of :func:`check_function`.
+    """
+    D = LAYERNORM_FEATURES
+    module = cls(D)  # NotImplementedError from a stub passes through
+    params = dict(module.named_parameters())
+    if set(params) != {"weight", "bias"} or any(tuple(p.shape) != (D,) for p in params.values()):
+        got = ", ".join(f"{k} {tuple(p.shape)}" for k, p in params.items()) or "không có tham số nào"
+        return _fail(LAYERNORM_MESSAGES, "wrong_parameters", n=D, got=got)
+    if not (torch.equal(params["weight"].detach(), torch.ones(D)) and torch.equal(params["bias"].detach(), torch.zeros(D))):
+        return _fail(LAYERNORM_MESSAGES, "wrong_init")
+    g = _hidden_generator(9)
+    inputs = []
+    for x in (
+        torch.randn(3, 10, D, generator=g) * 4 + 2,
+        torch.randn(5, D, generator=g) * 1e-3,  # nearly constant tokens: σ² ≪ eps
+        torch.full((2, D), 3.0),  # constant tokens: σ² = 0
+        torch.randn(2, 3, 4, D, generator=g),
+    ):
+        inputs.append((x, torch.randn(D, generator=g), torch.randn(D, generator=g)))
+    return check_function(
+        _layernorm_run(cls),
+        lambda x, w, b: F.layer_norm(x, (x.size(-1),), w, b, eps=1e-5),
+        inputs,
+        {k: _layernorm_run(v) for k, v in LAYERNORM_MISTAKES.items()},
+        messages=LAYERNORM_MESSAGES,
+        name="MyLayerNorm",
+        success=(
+            f"Chính xác! Mô-đun của bạn có đúng tham số `weight`, `bias` và cho cùng đầu ra như `nn.LayerNorm` "
+            f"trên {len(inputs)} đầu vào ẩn với γ, β ngẫu nhiên (kể cả token có mọi đặc trưng bằng nhau)."
+        ),
+        describe=lambda args: f"x kích thước {tuple(args[0].shape)}, γ và β ngẫu nhiên",
+    )
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Lesson 10: the parameter count of Model 2
+# ----------------------------------------------------------------------------------------------------------
+
+
+def _model2_params(V, d, L, tied=True):
+    return V * d + L * d + 2 * d + (0 if tied else V * d)
+
+
+MODEL2_PARAMS_MISTAKES: dict[str, list[Callable]] = {
+    "unembedding_always_counted": [lambda V, d, L, tied: _model2_params(V, d, L, False)],
+    "unembedding_never_counted": [lambda V, d, L, tied: _model2_params(V, d, L, True)],
+    "missing_layernorm": [lambda V, d, L, tied: _model2_params(V, d, L, tied) - 2 * d],
+    "layernorm_gamma_only": [lambda V, d, L, tied: _model2_params(V, d, L, tied) - d],
+    "missing_position_embeddings": [lambda V, d, L, tied: _model2_params(V, d, L, tied) - L * d],
+}
+
+MODEL2_PARAMS_MESSAGES: dict[str, str] = {
+    "unembedding_always_counted": (
+        "Ma trận unembedding V × d bị đếm cả khi `tied=True`: khi buộc trọng số, đầu ra dùng lại chính ma trận "
+        "token embedding, nên chỉ cộng V·d thêm một lần khi `tied=False`."
+    ),
+    "unembedding_never_counted": (
+        "Thiếu ma trận unembedding khi `tied=False`: lúc đó mô hình có một ma trận riêng V × d, cộng thêm V·d."
+    ),
+    "missing_layernorm": "Thiếu tham số LayerNorm: γ và β, mỗi cái d phần tử, tổng cộng 2d.",
+    "layernorm_gamma_only": "LayerNorm có HAI vector tham số, γ và β (mỗi cái d phần tử): cộng 2d, không phải d.",
+    "missing_position_embeddings": "Thiếu position embedding: bảng vị trí có block_size × d tham số.",
+}
+
+
+def check_model2_num_params(fn: Callable) -> CheckResult:
+    """Check ``fn(vocab_size, n_embd, block_size, tied) -> int``, the parameter count of Model 2 (lesson 10).
+
+    Recognised mistakes: the keys of ``MODEL2_PARAMS_MISTAKES`` plus the generic ones of :func:`check_function`.
+    """
+    sizes = [(50257, 64, 32), (65, 128, 256), (3, 48, 11), (1000, 24, 7)]
+    inputs = [(V, d, L, tied) for V, d, L in sizes for tied in (True, False)]
+    return check_function(
+        lambda V, d, L, tied: _as_number(fn(V, d, L, tied)),
+        _model2_params,
+        inputs,
+        MODEL2_PARAMS_MISTAKES,
+        messages=MODEL2_PARAMS_MESSAGES,
+        name="Hàm model2_num_params",
+        success=f"Chính xác! Công thức của bạn cho đúng số tham số của Model 2 trong cả {len(inputs)} trường hợp.",
+        describe=lambda a: f"vocab_size={a[0]}, n_embd={a[1]}, block_size={a[2]}, tied={a[3]}",
+    )
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Lesson 11: the matrix of a sliding-window average
+# ----------------------------------------------------------------------------------------------------------
+
+
+def _band(T: int, lo: int, hi: int) -> torch.Tensor:
+    """1 where lo <= i - j <= hi."""
+    d = torch.arange(T)[:, None] - torch.arange(T)[None, :]
+    return ((d >= lo) & (d <= hi)).float()
+
+
+def _rows_normalized(m: torch.Tensor) -> torch.Tensor:
+    return m / m.sum(dim=1, keepdim=True)
+
+
+def _reference_window(T, w):
+    return _rows_normalized(_band(T, 0, w - 1))
+
+
+WINDOW_MISTAKES: dict[str, list[Callable]] = {
+    "window_off_by_one": [
+        lambda T, w: _rows_normalized(_band(T, 0, w)),  # w + 1 tokens
+        lambda T, w: _rows_normalized(_band(T, 0, w - 2)),  # w - 1 tokens (NaN rows when w = 1)
+    ],
+    "divides_by_w": [lambda T, w: _band(T, 0, w - 1) / w],
+    "not_normalized": [lambda T, w: _band(T, 0, w - 1)],
+    "looks_at_future": [lambda T, w: _rows_normalized(_band(T, 0, w - 1)).T.contiguous()],
+}
+
+WINDOW_MESSAGES: dict[str, str] = {
+    "window_off_by_one": (
+        "Cửa sổ lệch một: hàng i phải gồm đúng các vị trí i − w + 1 .. i (tối đa w token, kể cả chính nó). "
+        "Dải 1 là `torch.tril(ones) - torch.tril(ones, diagonal=-w)` — kiểm tra lại `diagonal`."
+    ),
+    "divides_by_w": (
+        "Mọi hàng bị chia cho w: ở đầu chuỗi (i + 1 < w) cửa sổ chỉ có i + 1 token, nên phải chia cho số phần tử "
+        "thực có của hàng, `band.sum(dim=1, keepdim=True)`, để mỗi hàng cộng lại bằng 1."
+    ),
+    "not_normalized": "Chưa chuẩn hóa: dải 0/1 phải được chia cho tổng từng hàng để thành trung bình (hàng cộng lại bằng 1).",
+    "looks_at_future": (
+        "Ma trận nhìn tương lai: phần khác 0 phải nằm ở dưới đường chéo (j ≤ i, `torch.tril`), còn của bạn nằm ở "
+        "phía trên (ma trận bị chuyển vị hoặc dùng `triu`)."
+    ),
+}
+
+
+def check_window_average_matrix(fn: Callable) -> CheckResult:
+    """Check ``fn(T, w) -> (T, T)``, the causal average of the last (at most) w tokens (lesson 11).
+
+    Recognised mistakes: the keys of ``WINDOW_MISTAKES`` plus the generic ones of :func:`check_function`.
+    """
+    inputs = [(8, 3), (10, 1), (7, 7), (5, 20), (9, 2), (12, 5)]
+    return check_function(
+        fn,
+        _reference_window,
+        inputs,
+        WINDOW_MISTAKES,
+        messages=WINDOW_MESSAGES,
+        name="Hàm window_average_matrix",
+        success=f"Chính xác! Ma trận cửa sổ của bạn đúng với cả {len(inputs)} cặp (T, w) ẩn, kể cả w = 1 và w ≥ T.",
+        describe=lambda a: f"T = {a[0]}, w = {a[1]}",
+    )
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Lesson 12: recency weights (softmax of -lambda * distance, masked)
+# ----------------------------------------------------------------------------------------------------------
+
+
+def _recency_scores(T, lam):
+    d = (torch.arange(T)[:, None] - torch.arange(T)[None, :]).float()
+    return -lam * d, d < 0  # scores and the future (j > i)
+
+
+def _reference_recency(T, lam):
+    s, future = _recency_scores(T, lam)
+    return F.softmax(s.masked_fill(future, float("-inf")), dim=-1)
+
+
+def _recency_sign_flipped(T, lam):
+    s, future = _recency_scores(T, lam)
+    return F.softmax((-s).masked_fill(future, float("-inf")), dim=-1)
+
+
+def _recency_mask_after(T, lam):
+    s, future = _recency_scores(T, lam)
+    return F.softmax(s, dim=-1).masked_fill(future, 0.0)
+
+
+def _recency_axis0(T, lam):
+    s, future = _recency_scores(T, lam)
+    return F.softmax(s.masked_fill(future, float("-inf")), dim=0)
+
+
+def _recency_no_mask(T, lam):
+    return F.softmax(_recency_scores(T, lam)[0], dim=-1)
+
+
+def _recency_zero_mask(T, lam):
+    s, future = _recency_scores(T, lam)
+    return F.softmax(s.masked_fill(future, 0.0), dim=-1)
+
+
+RECENCY_MISTAKES: dict[str, list[Callable]] = {
+    "sign_flipped": [_recency_sign_flipped],
+    "mask_after_softmax": [_recency_mask_after],
+    "softmax_wrong_axis": [_recency_axis0],
+    "mask_future": [_recency_no_mask, _recency_zero_mask],
+}
+
+RECENCY_MESSAGES: dict[str, str] = {
+    "sign_flipped": (
+        "Sai dấu: điểm số là −λ(i − j), càng xa (i − j lớn) điểm càng thấp. Với dấu +, trọng số dồn về token xa nhất "
+        "thay vì token gần nhất."
+    ),
+    "mask_after_softmax": (
+        "Mặt nạ áp sau softmax: softmax đã chia cho tổng tính cả tương lai, nên đặt về 0 sau đó làm hàng không còn "
+        "cộng lại bằng 1. Điền −∞ vào điểm số (`masked_fill(j > i, float('-inf'))`) TRƯỚC softmax."
+    ),
+    "softmax_wrong_axis": "Softmax theo sai trục: mỗi hàng i là một phân phối trên các j, nên dùng `F.softmax(scores, dim=-1)`.",
+    "mask_future": (
+        "Tương lai chưa bị che (hoặc che bằng 0 thay vì −∞): `exp(0) = 1` vẫn cho trọng số dương. Hãy điền "
+        "`float('-inf')` vào các ô j > i trước softmax."
+    ),
+}
+
+
+def check_recency_weights(fn: Callable) -> CheckResult:
+    """Check ``fn(T, lam) -> (T, T)`` causal weights proportional to exp(−lam (i − j)) (lesson 12).
+
+    Recognised mistakes: the keys of ``RECENCY_MISTAKES`` plus the generic ones of :func:`check_function`.
+    """
+    inputs = [(6, 0.5), (10, 1.0), (5, 0.0), (7, 3.0), (9, 0.2), (4, 20.0)]
+    return check_function(
+        lambda T, lam: fn(T, lam),
+        _reference_recency,
+        inputs,
+        RECENCY_MISTAKES,
+        messages=RECENCY_MESSAGES,
+        name="Hàm recency_weights",
+        success=f"Chính xác! Trọng số của bạn đúng công thức và nhân quả với cả {len(inputs)} cặp (T, λ) ẩn.",
+        describe=lambda a: f"T = {a[0]}, lam = {a[1]}",
+    )
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Lesson 13: a soft dictionary lookup (one query)
+# ----------------------------------------------------------------------------------------------------------
+
+
+def _lookup(scale: Callable[[int, int], float], swap: bool = False) -> Callable:
+    def lookup(query, keys, values):
+        w = F.softmax(keys @ query / scale(query.size(-1), keys.size(0)), dim=-1)
+        return (w, w @ values) if swap else (w @ values, w)
+
+    return lookup
+
+
+SOFT_LOOKUP_MISTAKES: dict[str, list[Callable]] = {
+    "no_scaling": [_lookup(lambda d, n: 1.0)],
+    "wrong_scale": [_lookup(lambda d, n: float(d)), _lookup(lambda d, n: math.sqrt(n))],
+    "wrong_return_order": [_lookup(lambda d, n: math.sqrt(d), swap=True)],
+    "returns_scores": [
+        lambda q, k, v: (F.softmax(k @ q / math.sqrt(q.size(-1)), dim=-1) @ v, k @ q / math.sqrt(q.size(-1)))
+    ],
+}
+
+SOFT_LOOKUP_MESSAGES: dict[str, str] = {
+    "no_scaling": "Thiếu hệ số 1/√d: điểm số là `keys @ query / math.sqrt(d)` với d = `query.size(-1)`, trước softmax.",
+    "wrong_scale": (
+        "Hệ số tỉ lệ sai: chia điểm số cho √d với d là số chiều của query/key (`query.size(-1)`), "
+        "không chia cho d, cũng không cho √N (số key)."
+    ),
+    "wrong_return_order": "Thứ tự trả về bị đảo: hàm trả về `(output, weights)` — output (d_v,) trước, weights (N,) sau.",
+    "returns_scores": (
+        "Phần tử thứ hai phải là trọng số SAU softmax (cộng lại bằng 1), không phải điểm số `keys @ query / √d`."
+    ),
+}
+
+
+def check_soft_lookup(fn: Callable) -> CheckResult:
+    """Check ``fn(query (d,), keys (N, d), values (N, dv)) -> (output (dv,), weights (N,))`` (lesson 13).
+
+    Recognised mistakes: the keys of ``SOFT_LOOKUP_MISTAKES`` plus the generic ones of :func:`check_function`.
+    """
+    g = _hidden_generator(13)
+    inputs = [
+        (torch.randn(d, generator=g), torch.randn(n, d, generator=g), torch.randn(n, dv, generator=g))
+        for n, d, dv in [(4, 16, 1), (7, 8, 5), (1, 3, 2), (6, 9, 6), (5, 5, 3)]
+    ]
+    return check_function(
+        lambda q, k, v: (lambda out: tuple(out) if isinstance(out, list) else out)(fn(q, k, v)),
+        _lookup(lambda d, n: math.sqrt(d)),
+        inputs,
+        SOFT_LOOKUP_MISTAKES,
+        messages=SOFT_LOOKUP_MESSAGES,
+        name="Hàm soft_lookup",
+        success=(
+            f"Chính xác! soft_lookup trả về đúng (output, weights) trên {len(inputs)} bộ query, keys, values ẩn "
+            "(kể cả N = 1)."
+        ),
+        describe=lambda a: f"query {tuple(a[0].shape)}, keys {tuple(a[1].shape)}, values {tuple(a[2].shape)}",
     )
