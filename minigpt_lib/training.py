@@ -6,7 +6,6 @@ import json
 import math
 import time
 from collections.abc import Callable
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from .config import GPTConfig
+from .device import autocast_for  # re-exported: mg.training.autocast_for (lesson 21)
 
 BatchFn = Callable[[str], tuple[torch.Tensor, torch.Tensor]]  # split ("train" / "val") -> (x, y)
 
@@ -41,15 +41,6 @@ def lr_at(step: int, max_steps: int, lr: float, warmup_steps: int = 0, min_lr: f
         return lr
     progress = (step - warmup_steps) / max(1, max_steps - warmup_steps)
     return min_lr + 0.5 * (lr - min_lr) * (1 + math.cos(math.pi * min(progress, 1.0)))
-
-
-def autocast_for(device: torch.device) -> tuple[object, bool]:
-    """(autocast context, needs a GradScaler): bf16 where the GPU has it, fp16 + scaler on older GPUs, none on CPU."""
-    if device.type != "cuda":
-        return nullcontext(), False
-    if torch.cuda.is_bf16_supported():
-        return torch.autocast("cuda", dtype=torch.bfloat16), False
-    return torch.autocast("cuda", dtype=torch.float16), True  # e.g. Colab's T4
 
 
 @torch.no_grad()
