@@ -9,6 +9,7 @@ import yaml
 
 import minigpt_lib
 from minigpt_lib.lessons import LESSONS
+from minigpt_lib.setup_cell import setup_cell_source
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "lessons").glob("*.ipynb"))
@@ -44,6 +45,9 @@ def test_lesson_shape(path):
     setup = "".join(cells[1]["source"])
     assert cells[1]["cell_type"] == "code" and "mg.setup_lesson" in setup
     assert f"git+{minigpt_lib.REPO_URL}" in setup, f"{path.name}: the setup cell must install from {minigpt_lib.REPO_URL}"
+    assert setup == setup_cell_source(), (
+        f"{path.name}: the setup cell differs from minigpt_lib/setup_cell.py; run `python -m minigpt_lib.setup_cell`"
+    )
     text = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
     assert "## Tóm tắt" in text, f"{path.name}: a lesson ends with '## Tóm tắt'"
     assert sum(1 for line in text.splitlines() if line.startswith("# ")) == 1, f"{path.name}: one '# ' title only"
