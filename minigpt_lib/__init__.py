@@ -4,9 +4,11 @@ Start at the bottom and climb: config, tokenizer, data, device -> layers -> mode
 pretrained, analysis. ``viz`` draws; ``checks`` grades the code challenges.
 """
 
+from .bpe import BPETokenizer, train_bpe
 from .config import GPTConfig
 from .data import CompactVocab, SlidingWindowDataset, get_batch, load_corpus, train_val_split
 from .device import pick_device, seed_everything, setup_lesson, time_it
+from .fmt import fmt_float, fmt_int, fmt_pct, fmt_sci
 from .layers import MLP, AttentionHead, Block, CausalSelfAttention, KVCache, causal_attention, causal_mask
 from .models import GPT, Model1, Model2, Model3, Model4
 from .sampling import generate, sample_next, top_k_filter, top_p_filter
@@ -33,5 +35,5 @@ __all__ = [
     "pick_device", "seed_everything", "setup_lesson", "time_it", "AttentionHead", "Block",
     "CausalSelfAttention", "KVCache", "MLP", "causal_attention", "causal_mask", "GPT", "Model1", "Model2",
     "Model3", "Model4", "generate", "sample_next", "top_k_filter", "top_p_filter", "CharTokenizer",
-    "gpt2_tokenizer", "REPO_URL",
+    "gpt2_tokenizer", "BPETokenizer", "train_bpe", "REPO_URL", "fmt_int", "fmt_float", "fmt_pct", "fmt_sci",
 ]
