@@ -11,14 +11,15 @@ export PYTHONHASHSEED := 0
 export TOKENIZERS_PARALLELISM := false
 export HF_HUB_OFFLINE ?= 1
 
-.PHONY: setup book test browser student clean
+.PHONY: setup book test browser student clean lock
 
 setup: $(VENV)/.installed
 
-$(VENV)/.installed: requirements.txt pyproject.toml
+# requirements.txt says what is needed; constraints.txt pins the exact versions the book is built and tested with.
+$(VENV)/.installed: requirements.txt constraints.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet -r requirements.txt -c constraints.txt
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
 	touch $@
@@ -44,6 +45,11 @@ browser:
 
 student: setup
 	$(BIN)/python -m minigpt_lib.student lessons student
+
+# After upgrading packages in .venv (and a passing `make test`): write their exact versions to constraints.txt.
+lock: setup
+	{ grep '^#' constraints.txt; $(BIN)/python -m pip freeze --exclude-editable | \
+		sed -E 's/^(torch==[^+]*)\+.*/\1/'; } > constraints.txt.new && mv constraints.txt.new constraints.txt
 
 
 clean:
