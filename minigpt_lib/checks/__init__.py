@@ -7,7 +7,7 @@ stops the notebook when the answer is wrong; ``python -m minigpt_lib.grade`` rea
 Layout: :mod:`.engine` (the result, the one place learner code runs, comparison, named mistakes, the registry), then
 one module per family of lessons, in course order: :mod:`.tokens` (01), :mod:`.building_blocks` (03, 04, 09),
 :mod:`.softmax_sampling` (05-08), :mod:`.parameters` (10, 17, 18, 26, 27), :mod:`.attention` (11-14, 19),
-:mod:`.models` (15, 16), :mod:`.timing` (20-22), :mod:`.gpt2_weights` (23, 28, 29), :mod:`.architecture` (24, 30).
+:mod:`.models` (15, 16), :mod:`.timing` (20-22), :mod:`.gpt2_weights` (23, 28, 29), :mod:`.architecture` (24, 30), :mod:`.bpe` (31).
 
 How to add a checker (lesson NN, e.g. ``checks/bpe.py`` for lessons 31-33):
 
@@ -48,6 +48,7 @@ from .attention import (
     check_soft_lookup,
     check_window_average_matrix,
 )
+from .bpe import MERGE_STEP_MISTAKES, check_bpe_merge_step
 from .building_blocks import (
     GELU_GRAD_MISTAKES,
     LAYERNORM_MISTAKES,
@@ -129,4 +130,5 @@ __all__ = [
     "check_component_counts", "COMPONENT_COUNT_MISTAKES",
     "check_qkv_split", "QKV_SPLIT_MISTAKES",
     "check_query_ablation", "QUERY_ABLATION_MISTAKES",
+    "check_bpe_merge_step", "MERGE_STEP_MISTAKES",
 ]  # fmt: skip
