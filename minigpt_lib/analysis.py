@@ -25,6 +25,38 @@ COMPONENTS = (
 )
 
 
+def entropy(probs: torch.Tensor, dim: int = -1) -> torch.Tensor:
+    """Entropy in nats, H(p) = -sum_i p_i ln p_i, along ``dim`` (a term with p_i = 0 counts 0).
+
+    ``probs`` holds probabilities: non-negative and summing to 1 along ``dim`` (checked; for logits use
+    :func:`entropy_from_logits`). Uniform over V outcomes gives ln V; one-hot gives 0.
+    """
+    if not isinstance(probs, torch.Tensor) or not probs.is_floating_point():
+        raise TypeError(f"entropy needs a floating-point tensor of probabilities, got {type(probs).__name__}")
+    if probs.device.type != "meta":
+        if (probs < 0).any():
+            raise ValueError(
+                "entropy: probabilities must be >= 0; for logits use entropy_from_logits(logits)"
+            )
+        sums = probs.sum(dim, dtype=torch.float64)
+        if not torch.allclose(sums, torch.ones_like(sums), atol=1e-3):
+            raise ValueError(
+                f"entropy: probabilities must sum to 1 along dim={dim} (sums from {sums.min().item():.4g} to "
+                f"{sums.max().item():.4g}); apply softmax first, or use entropy_from_logits(logits)"
+            )
+    return torch.special.entr(probs).sum(dim)
+
+
+def entropy_from_logits(logits: torch.Tensor, dim: int = -1) -> torch.Tensor:
+    """Entropy in nats of ``softmax(logits)`` along ``dim``, from ``log_softmax``: no overflow for huge logits,
+    and masked logits (``-inf``) count 0."""
+    if not isinstance(logits, torch.Tensor) or not logits.is_floating_point():
+        raise TypeError(f"entropy_from_logits needs a floating-point tensor, got {type(logits).__name__}")
+    log_p = torch.log_softmax(logits, dim=dim)
+    p = log_p.exp()
+    return torch.where(p > 0, -p * log_p, torch.zeros_like(p)).sum(dim)
+
+
 def meta_model(config: GPTConfig | str) -> GPT:
     """A ``GPT`` whose tensors live on the ``meta`` device: shapes only, no memory, instant even for gpt2-xl."""
     if isinstance(config, str):

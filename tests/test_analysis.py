@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 from torch import nn
 
 from minigpt_lib import GPT, Block, GPTConfig, Model3
-from minigpt_lib.analysis import capture_activations, capture_attention, count_parameters, parameter_shares
+from minigpt_lib.analysis import (
+    capture_activations,
+    capture_attention,
+    count_parameters,
+    entropy,
+    entropy_from_logits,
+    parameter_shares,
+)
 
 GPT2_TOTALS = {
     "gpt2": 124_439_808,
@@ -101,3 +110,36 @@ def test_capture_activations_by_type_and_name(small):
     with pytest.raises(ValueError, match="No module named"):
         with capture_activations(small, "transformer.h.9"):
             pass
+
+
+def test_entropy_matches_torch_categorical():
+    torch.manual_seed(0)
+    logits = torch.randn(5, 7, 11, dtype=torch.float64) * 3
+    expected = torch.distributions.Categorical(logits=logits).entropy()
+    torch.testing.assert_close(entropy(torch.softmax(logits, -1)), expected)
+    torch.testing.assert_close(entropy_from_logits(logits), expected)
+    # along another dimension
+    torch.testing.assert_close(
+        entropy(torch.softmax(logits, 1), dim=1), entropy(torch.softmax(logits, 1).transpose(1, 2))
+    )
+
+
+def test_entropy_limits_zeros_and_masks():
+    V = 50257
+    assert abs(entropy(torch.full((V,), 1.0 / V, dtype=torch.float64)).item() - math.log(V)) < 1e-9
+    assert entropy(torch.tensor([0.0, 1.0, 0.0])).item() == 0.0  # 0 ln 0 = 0, not NaN
+    masked = torch.tensor([[0.0, float("-inf"), float("-inf")], [1.0, 1.0, float("-inf")]])
+    torch.testing.assert_close(entropy_from_logits(masked), torch.tensor([0.0, math.log(2)]))
+    huge = torch.tensor([1000.0, 0.0, -1000.0])  # softmax saturates; no overflow, no NaN
+    assert entropy_from_logits(huge).item() == 0.0
+
+
+def test_entropy_rejects_bad_input():
+    with pytest.raises(ValueError, match="sum to 1"):
+        entropy(torch.tensor([0.5, 0.6]))
+    with pytest.raises(ValueError, match=">= 0"):
+        entropy(torch.tensor([1.5, -0.5]))
+    with pytest.raises(TypeError, match="floating-point"):
+        entropy(torch.tensor([0, 1]))
+    with pytest.raises(TypeError, match="floating-point"):
+        entropy_from_logits([0.0, 1.0])
