@@ -168,6 +168,6 @@ def reference_timings() -> dict:
     """GPT-2 timings measured on real GPUs by ``benchmarks/gpt2_devices.py`` (device, date and numbers)."""
     import json
 
-    from ._files import DATA_DIR
+    from ._files import verified_path
 
-    return json.loads((DATA_DIR / "reference_timings.json").read_text(encoding="utf-8"))
+    return json.loads(verified_path("reference_timings.json").read_text(encoding="utf-8"))

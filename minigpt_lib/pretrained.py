@@ -13,20 +13,35 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
+import threading
+import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 from urllib.parse import urlparse
 
 import torch
+from tqdm.auto import tqdm
 
-from ._files import DATA_DIR, sha256_of
+from ._files import (
+    DATA_DIR,
+    SHA256,
+    CorruptDataError,
+    atomic_write,
+    atomic_write_files,
+    open_for_reading,
+    verified_path,
+)
 from .config import GPTConfig
 from .models import GPT
 
 HUB_MODELS = ("gpt2", "gpt2-medium", "gpt2-large", "gpt2-xl")
 BUNDLED_NAME = "bundled-gpt2-tiny"
-# sha256 of bundled-gpt2-tiny/model.safetensors, written by benchmarks/train_bundled_model.py.
-BUNDLED_SHA256 = "d206d78c1c6685ce4106270b310ae81998eb43c8977645ac1c06a78dc394308f"
+BUNDLED_FILES = ("config.json", "model.safetensors")  # both in _files.SHA256, the one table of shipped files
+BUNDLED_SHA256 = SHA256[f"{BUNDLED_NAME}/model.safetensors"]
+EXPORT_DTYPES = (torch.float32, torch.float16, torch.bfloat16)
 CONV1D_SUFFIXES = ("attn.c_attn.weight", "attn.c_proj.weight", "mlp.c_fc.weight", "mlp.c_proj.weight")
 IGNORED_SUFFIXES = (
     ".attn.bias",
@@ -71,6 +86,11 @@ def config_from_hf(hf: dict, source: str = "config.json") -> GPTConfig:
         problems.append("add_cross_attention = true")
     if problems:
         raise CheckpointError(f"{source}: unsupported GPT-2 variant: {'; '.join(problems)}.")
+    tie = hf.get("tie_word_embeddings", True)
+    if not isinstance(tie, bool):
+        raise CheckpointError(
+            f"{source}: tie_word_embeddings must be true or false (a JSON boolean), got {tie!r}."
+        )
     try:
         return GPTConfig(
             vocab_size=hf["vocab_size"],
@@ -80,10 +100,10 @@ def config_from_hf(hf: dict, source: str = "config.json") -> GPTConfig:
             n_embd=hf["n_embd"],
             dropout=0.0,  # loaded for inference; set a dropout with config.replace(...) to fine-tune
             bias=True,
-            tie_weights=hf.get("tie_word_embeddings", True),
+            tie_weights=tie,
             layer_norm_eps=hf.get("layer_norm_epsilon", 1e-5),
         )
-    except ValueError as err:
+    except (ValueError, TypeError) as err:
         raise CheckpointError(f"{source}: {err}") from None
 
 
@@ -117,6 +137,7 @@ def config_to_hf(config: GPTConfig, dtype: torch.dtype = torch.float32) -> dict:
 
 def _read_weights(path: Path) -> dict[str, torch.Tensor]:
     """All tensors of a ``.safetensors`` or ``.bin`` file; a corrupt or truncated file gives a clear error."""
+    open_for_reading(path, "weights file")  # missing or unreadable: say so, not "corrupt"
     try:
         if path.suffix == ".safetensors":
             from safetensors.torch import load_file
@@ -144,6 +165,7 @@ def _read_config(directory: Path) -> GPTConfig:
     path = directory / "config.json"
     if not path.is_file():
         raise CheckpointError(f"{directory} has no config.json; a Hugging Face GPT-2 directory needs one.")
+    open_for_reading(path, "config file")
     try:
         hf = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
@@ -240,111 +262,266 @@ def load_gpt2_dir(directory: str | Path, device: torch.device | str = "cpu") -> 
 # ------------------------------------------------------------------------------------------ the hub
 
 
-def _hub_reachable(timeout: float) -> bool:
-    """Whether a TCP connection to the hub opens within ``timeout`` seconds (and offline mode is off)."""
+class _Unavailable(Exception):
+    """Why the hub could not give a model: ``en`` for errors, ``vi`` for the learner's one-line notice."""
+
+    def __init__(self, en: str, vi: str, not_found: bool = False):
+        super().__init__(en)
+        self.en, self.vi, self.not_found = en, vi, not_found
+
+
+def _offline() -> bool:
     if os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on"):
-        return False
-    from huggingface_hub import constants
-
-    if constants.HF_HUB_OFFLINE:
-        return False
-    url = urlparse(constants.ENDPOINT)
+        return True
     try:
-        with socket.create_connection((url.hostname, url.port or 443), timeout=timeout):
-            return True
-    except OSError:
+        from huggingface_hub import constants
+    except ImportError:
         return False
+    return bool(constants.HF_HUB_OFFLINE)
 
 
-def _download(repo_id: str, timeout: float) -> Path:
-    """config.json and the weights of a hub model (from the local cache when the hub cannot be reached)."""
-    from huggingface_hub import hf_hub_download
-    from huggingface_hub.errors import EntryNotFoundError, LocalEntryNotFoundError
+def _endpoint() -> str:
+    try:
+        from huggingface_hub import constants
 
-    local_only = not _hub_reachable(timeout)
-    kwargs = dict(etag_timeout=timeout, local_files_only=local_only)
-    hf_hub_download(repo_id, "config.json", **kwargs)
+        return constants.ENDPOINT.rstrip("/")
+    except ImportError:
+        return os.environ.get("HF_ENDPOINT", "https://huggingface.co").rstrip("/")
+
+
+def cache_dir() -> Path:
+    """Where ``load_gpt2`` keeps the models it downloads (``MINIGPT_CACHE``, default ``~/.cache/minigpt_lib``)."""
+    return Path(os.environ.get("MINIGPT_CACHE", Path.home() / ".cache" / "minigpt_lib")).expanduser() / "hub"
+
+
+def _cached(repo_id: str) -> Path | None:
+    """A complete local copy of a hub model: ours, or one that ``transformers`` already downloaded."""
+    ours = cache_dir() / repo_id.replace("/", "--")
+    if (ours / "config.json").is_file() and any((ours / name).is_file() for name in WEIGHT_FILES):
+        return ours
+    try:
+        from huggingface_hub import hf_hub_download
+        from huggingface_hub.errors import EntryNotFoundError
+
+        hf_hub_download(repo_id, "config.json", local_files_only=True)
+        for name in WEIGHT_FILES:
+            try:
+                return Path(hf_hub_download(repo_id, name, local_files_only=True)).parent
+            except EntryNotFoundError:
+                continue
+    except Exception:  # not installed, not cached, or a damaged cache: download instead
+        return None
+    return None
+
+
+class _Cancelled(Exception):
+    pass
+
+
+def _download_file(url: str, target: Path, connect_timeout: float, cancel: threading.Event) -> None:
+    """GET ``url`` into ``target`` (atomically), giving up as soon as ``cancel`` is set."""
+    request = urllib.request.Request(url, headers={"User-Agent": "minigpt_lib"})
+    with urllib.request.urlopen(request, timeout=connect_timeout) as response:
+        size = int(response.headers.get("Content-Length") or 0)
+
+        def write(tmp: Path) -> None:
+            done = 0
+            with open(tmp, "wb") as f, tqdm(
+                total=size or None, unit="B", unit_scale=True, desc=target.name, disable=size < 1 << 24, leave=False
+            ) as bar:
+                while chunk := response.read(1 << 20):
+                    if cancel.is_set():
+                        raise _Cancelled
+                    f.write(chunk)
+                    done += len(chunk)
+                    bar.update(len(chunk))
+            if size and done != size:
+                raise ConnectionError(f"{url}: the transfer stopped after {done:,} of {size:,} bytes")
+
+        atomic_write(target, write)
+
+
+def _download(repo_id: str, connect_timeout: float, cancel: threading.Event, first_answer: threading.Event) -> Path:
+    """config.json and the weights of a hub model, into ``cache_dir()``."""
+    base = f"{_endpoint()}/{repo_id}/resolve/main"
+    folder = cache_dir() / repo_id.replace("/", "--")
+    folder.mkdir(parents=True, exist_ok=True)
+    _download_file(f"{base}/config.json", folder / "config.json", connect_timeout, cancel)
+    first_answer.set()
     for name in WEIGHT_FILES:
         try:
-            return Path(hf_hub_download(repo_id, name, **kwargs)).parent
-        except LocalEntryNotFoundError:
-            raise
-        except EntryNotFoundError:
-            continue
+            _download_file(f"{base}/{name}", folder / name, connect_timeout, cancel)
+            return folder
+        except urllib.error.HTTPError as err:
+            if err.code != 404:
+                raise
     raise CheckpointError(f"The hub repository {repo_id!r} has neither {' nor '.join(WEIGHT_FILES)}.")
 
 
-def _unreachable_errors() -> tuple[type[BaseException], ...]:
-    from huggingface_hub.errors import LocalEntryNotFoundError, OfflineModeIsEnabled
+def _explain(err: BaseException, endpoint: str, host: str, repo_id: str) -> _Unavailable:
+    """A truthful reason for a failed download, from the exception the worker thread caught."""
+    if isinstance(err, urllib.error.HTTPError):
+        if err.code in (401, 404):
+            return _Unavailable(
+                f"the hub at {endpoint} has no repository {repo_id!r} (HTTP {err.code}; or it is private)",
+                f"Hub tại {endpoint} không có kho {repo_id!r} (HTTP {err.code})",
+                not_found=True,
+            )
+        return _Unavailable(
+            f"the hub at {endpoint} answered HTTP {err.code} ({err.reason})",
+            f"Hub tại {endpoint} trả lời lỗi HTTP {err.code}",
+        )
+    if isinstance(err, urllib.error.URLError) and isinstance(err.reason, BaseException):
+        err = err.reason
+    if isinstance(err, socket.gaierror):
+        return _Unavailable(
+            f"cannot resolve the hub's host name {host!r} ({err}): no network, or no DNS",
+            f"không phân giải được tên máy {host!r}: không có mạng hoặc không có DNS",
+        )
+    if isinstance(err, (TimeoutError, socket.timeout)):
+        return _Unavailable(
+            f"the hub at {endpoint} stopped answering (no data for a while: {err})",
+            f"Hub tại {endpoint} ngừng trả lời giữa chừng",
+        )
+    if isinstance(err, OSError):
+        return _Unavailable(
+            f"cannot connect to {endpoint} ({type(err).__name__}: {err})",
+            f"không kết nối được tới {endpoint} ({err})",
+        )
+    return _Unavailable(
+        f"error while talking to {endpoint} ({type(err).__name__}: {err})", f"lỗi khi tải ({type(err).__name__})"
+    )
 
-    errors: list[type[BaseException]] = [
-        LocalEntryNotFoundError,
-        OfflineModeIsEnabled,
-        TimeoutError,
-        ConnectionError,
-    ]
+
+def _fetch_from_hub(repo_id: str, timeout: float, connect_timeout: float) -> Path:
+    """The local folder of a hub model, fetched within ``timeout`` seconds in all (raises ``_Unavailable``).
+
+    A local copy is used first (no network). Otherwise a worker thread resolves the host name, connects and
+    downloads config.json (this first answer must come within ``connect_timeout`` s), then the weights; the
+    caller waits at most ``timeout`` s in all, and a late worker is told to stop (within ``connect_timeout`` s).
+    Files are written atomically, so a cut-off download never leaves a half file behind.
+    """
+    cached = _cached(repo_id)
+    if cached is not None:
+        return cached
+    if _offline():
+        raise _Unavailable(
+            f"offline mode is on (HF_HUB_OFFLINE=1) and {repo_id!r} is not in the local cache",
+            "chế độ offline đang bật (HF_HUB_OFFLINE=1) và mô hình chưa có trong bộ nhớ đệm",
+        )
+    endpoint = _endpoint()
+    host = urlparse(endpoint).hostname or ""
+    start = time.monotonic()
+    first_answer, cancel = threading.Event(), threading.Event()
+    outcome: dict[str, object] = {}
+
+    def work() -> None:
+        try:
+            outcome["path"] = _download(repo_id, connect_timeout, cancel, first_answer)
+        except BaseException as err:  # reported to the caller, never lost in the thread
+            outcome["error"] = err
+        finally:
+            first_answer.set()
+
+    worker = threading.Thread(target=work, name=f"load_gpt2({repo_id})", daemon=True)
+    worker.start()
     try:
-        import httpx
+        first_budget = min(connect_timeout, timeout)
+        if not first_answer.wait(first_budget):
+            raise _Unavailable(
+                f"the hub at {endpoint} gave no answer within {first_budget:g} s (name resolution, connection "
+                "and config.json); the network may be down or behind a stalled proxy",
+                f"Hub tại {endpoint} không trả lời trong {first_budget:g} giây",
+            )
+        worker.join(max(0.0, timeout - (time.monotonic() - start)))
+        if worker.is_alive():
+            raise _Unavailable(
+                f"the download from {endpoint} did not finish within timeout={timeout:g} s; "
+                "pass a larger timeout (e.g. load_gpt2(..., timeout=1800)) on a slow connection",
+                f"tải từ {endpoint} chưa xong sau {timeout:g} giây (mạng chậm? thử timeout lớn hơn)",
+            )
+    finally:
+        cancel.set()  # a worker still running stops at its next chunk or socket timeout
+    if "error" in outcome:
+        err = outcome["error"]
+        if isinstance(err, CheckpointError):
+            raise err
+        raise _explain(err, endpoint, host, repo_id) from err
+    return outcome["path"]  # type: ignore[return-value]
 
-        errors.append(httpx.TransportError)
-    except ImportError:
-        pass
-    try:
-        import requests
 
-        errors += [requests.ConnectionError, requests.Timeout]
-    except ImportError:
-        pass
-    return tuple(errors)
-
-
-def _looks_like_path(name: str) -> bool:
-    """Hub ids are ``name`` or ``owner/name``; anything else is meant as a local path."""
-    return name.startswith((".", "/", "~")) or name.count("/") > 1 or "\\" in name
+def _looks_like_hub_id(name: str) -> bool:
+    """Hub ids are ``name`` or ``owner/name`` made of letters, digits, ``-``, ``_`` and ``.``."""
+    return re.fullmatch(r"[A-Za-z0-9][\w.-]*(/[A-Za-z0-9][\w.-]*)?", name) is not None
 
 
 def load_gpt2(
     name_or_path: str | os.PathLike = "gpt2",
     *,
     strict: bool = False,
-    timeout: float = 10.0,
+    timeout: float = 300.0,
+    connect_timeout: float = 10.0,
     device: torch.device | str = "cpu",
 ) -> GPT:
     """GPT-2 weights as the course's ``GPT``, in eval mode.
 
-    ``name_or_path`` is a local directory in Hugging Face format or a hub id (``gpt2``, ``gpt2-medium``,
-    ``gpt2-large``, ``gpt2-xl``, or ``owner/name``). When the hub cannot be reached within ``timeout`` seconds
-    (or ``HF_HUB_OFFLINE=1``) and the files are not in the local cache, the bundled small model is returned and
-    one line says so; with ``strict=True`` a ``HubUnavailableError`` is raised instead.
+    ``name_or_path`` is a local folder in Hugging Face format or a hub id. For OpenAI's four models (``gpt2``,
+    ``gpt2-medium``, ``gpt2-large``, ``gpt2-xl``) that cannot be had (no network, ``HF_HUB_OFFLINE=1``, a hub
+    that does not answer or answers an error), the bundled small model is returned and one line says why;
+    ``strict=True`` raises ``HubUnavailableError`` instead. A folder that does not exist is an error, never a
+    fallback. ``timeout`` is one deadline for the whole fetch (name resolution, connection and transfer);
+    the hub's first answer must also come within ``connect_timeout`` seconds. A model already in the local
+    cache is loaded without the network.
     """
+    for arg, value in (("timeout", timeout), ("connect_timeout", connect_timeout)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+            raise ValueError(f"{arg} must be a positive number of seconds, got {value!r}.")
     path = Path(name_or_path).expanduser()
     if path.is_dir():
         return load_gpt2_dir(path, device)
     name = str(name_or_path)
-    if path.exists() or _looks_like_path(name):
-        raise FileNotFoundError(
-            f"{name!r} is not a directory. Give a folder with config.json and model.safetensors "
-            f"(or pytorch_model.bin), or a hub id such as {', '.join(HUB_MODELS)}."
+    if name in HUB_MODELS:
+        try:
+            return load_gpt2_dir(_fetch_from_hub(name, float(timeout), float(connect_timeout)), device)
+        except ImportError as err:
+            reason = _Unavailable(
+                f"huggingface_hub is not installed ({err}); install it with `pip install transformers`",
+                "chưa cài huggingface_hub (pip install transformers)",
+            )
+        except _Unavailable as err:
+            reason = err
+        if strict:
+            raise HubUnavailableError(
+                f"Cannot get {name!r} from the Hugging Face hub: {reason.en}. Check the network (on Colab it "
+                f"works), or call load_gpt2(..., strict=False) to use the bundled small model '{BUNDLED_NAME}'."
+            )
+        print(
+            f"Không tải được {name!r} từ Hugging Face Hub ({reason.vi}), nên dùng mô hình nhỏ đi kèm thư viện "
+            f"'{BUNDLED_NAME}' (cùng kiến trúc GPT-2, 4 lớp, rộng 64), không phải GPT-2 của OpenAI."
         )
-    try:
-        directory = _download(name, timeout)
-    except ImportError as err:
-        reason = f"huggingface_hub is not installed ({err}); install it with `pip install transformers`"
-    except _unreachable_errors() as err:
-        reason = f"{type(err).__name__}: {' '.join(str(err).split())[:160]}"
-    else:
-        return load_gpt2_dir(directory, device)
-    if strict:
-        raise HubUnavailableError(
-            f"Cannot download {name!r} from the Hugging Face hub and it is not in the local cache ({reason}). "
-            "Check the network (on Colab it works), or call load_gpt2(..., strict=False) to use the bundled "
-            f"small model '{BUNDLED_NAME}'."
-        )
-    print(
-        f"Không tải được {name!r} từ Hugging Face Hub (không có mạng hoặc chế độ offline), nên dùng mô hình nhỏ "
-        f"đi kèm thư viện '{BUNDLED_NAME}' (cùng kiến trúc GPT-2, 4 lớp, rộng 64), không phải GPT-2 của OpenAI."
+        return load_bundled(device)
+    missing = (
+        f"{name!r} is not a folder ({path.resolve()} does not exist)"
+        if not path.exists()
+        else f"{name!r} is not a directory"
     )
-    return load_bundled(device)
+    hint = (
+        "Give a folder with config.json and model.safetensors (or pytorch_model.bin), or a hub id such as "
+        f"{', '.join(HUB_MODELS)}."
+    )
+    if path.exists() or not _looks_like_hub_id(name):
+        raise FileNotFoundError(f"{missing}. {hint}")
+    try:  # another hub id, e.g. owner/name: no fallback, the caller asked for this model
+        return load_gpt2_dir(_fetch_from_hub(name, float(timeout), float(connect_timeout)), device)
+    except ImportError as err:
+        raise FileNotFoundError(f"{missing}, and huggingface_hub is not installed to look on the hub ({err}).") from None
+    except _Unavailable as err:
+        if err.not_found:
+            raise FileNotFoundError(f"{missing}, nor a model on the Hugging Face hub ({err.en}). {hint}") from None
+        raise HubUnavailableError(
+            f"{missing}; as a hub id it could not be fetched: {err.en}. If you meant a local folder, check the "
+            f"path (the working directory is {Path.cwd()})."
+        ) from None
 
 
 # ------------------------------------------------------------------------------------------ export
@@ -354,7 +531,9 @@ def save_gpt2(model: GPT, directory: str | Path, dtype: torch.dtype | None = Non
     """Write ``model`` in Hugging Face format (config.json + model.safetensors, Conv1D layout).
 
     ``transformers.GPT2LMHeadModel.from_pretrained(directory)`` and ``load_gpt2(directory)`` both load it.
-    ``dtype=torch.float16`` halves the file (loading converts back to float32).
+    ``dtype=torch.float16`` (or ``torch.bfloat16``) halves the file; loading converts back to float32.
+    Both files are written beside their targets and renamed into place together: if anything fails, the
+    previous export in ``directory`` is left as it was.
     """
     from safetensors.torch import save_file
 
@@ -364,14 +543,22 @@ def save_gpt2(model: GPT, directory: str | Path, dtype: torch.dtype | None = Non
         raise ValueError(
             "Hugging Face GPT-2 always has biases; a GPT built with bias=False cannot be exported."
         )
+    dtype = torch.float32 if dtype is None else dtype
+    if dtype not in EXPORT_DTYPES:
+        raise ValueError(
+            f"dtype must be one of {', '.join(str(d) for d in EXPORT_DTYPES)} (weights are real numbers; "
+            f"an integer type would truncate them), got {dtype!r}."
+        )
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    state = gpt_to_hf_state(model)
-    dtype = dtype or torch.float32
-    state = {k: v.to(dtype) for k, v in state.items()}
-    save_file(state, str(directory / "model.safetensors"), metadata={"format": "pt"})
-    config = config_to_hf(model.config, dtype)
-    (directory / "config.json").write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+    state = {k: v.to(dtype) for k, v in gpt_to_hf_state(model).items()}
+    config_text = json.dumps(config_to_hf(model.config, dtype), indent=2) + "\n"
+    atomic_write_files(
+        {
+            directory / "model.safetensors": lambda tmp: save_file(state, str(tmp), metadata={"format": "pt"}),
+            directory / "config.json": lambda tmp: tmp.write_text(config_text, encoding="utf-8"),
+        }
+    )
     return directory
 
 
@@ -386,19 +573,12 @@ def bundled_model_path() -> Path:
 def load_bundled(device: torch.device | str = "cpu") -> GPT:
     """The bundled small GPT-2-format model (trained on the course corpora), sha256-verified, in eval mode.
 
+    Both of its files (config.json and model.safetensors) are checked against the library's sha256 table.
     Trained by ``benchmarks/train_bundled_model.py``; see the model card in the book.
     """
-    path = bundled_model_path()
-    weights = path / "model.safetensors"
-    if not weights.is_file():
-        raise FileNotFoundError(
-            f"{weights} is missing: the library was installed without its data. "
-            "Reinstall it with `pip install -e .` from the repository (or from git in Colab)."
-        )
-    actual = sha256_of(weights)
-    if actual != BUNDLED_SHA256:
-        raise CheckpointError(
-            f"{weights} is corrupt or was changed (sha256 {actual}, expected {BUNDLED_SHA256}). "
-            "Restore it with `git checkout -- minigpt_lib/data` or reinstall the library."
-        )
-    return load_gpt2_dir(path, device)
+    try:
+        for name in BUNDLED_FILES:
+            verified_path(f"{BUNDLED_NAME}/{name}")
+    except CorruptDataError as err:
+        raise CheckpointError(str(err)) from None
+    return load_gpt2_dir(bundled_model_path(), device)

@@ -170,14 +170,18 @@ def test_config_mismatch_and_unsupported(hf_dir, tmp_path):
 
 
 def test_not_a_directory(tmp_path):
-    with pytest.raises(FileNotFoundError, match="not a directory"):
+    with pytest.raises(FileNotFoundError, match="is not a folder"):
         load_gpt2(tmp_path / "nowhere")
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(FileNotFoundError, match="is not a directory"):
+        load_gpt2(tmp_path / "file")
 
 
 @pytest.fixture
 def offline(monkeypatch, tmp_path):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf_home"))
+    monkeypatch.setenv("MINIGPT_CACHE", str(tmp_path / "minigpt"))
     import huggingface_hub.constants as constants
 
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
@@ -193,7 +197,7 @@ def test_hub_offline_falls_back_to_bundled(offline, capsys):
 
 
 def test_hub_offline_strict_raises(offline):
-    with pytest.raises(HubUnavailableError, match="Cannot download 'gpt2'"):
+    with pytest.raises(HubUnavailableError, match="Cannot get 'gpt2'.*offline mode is on"):
         load_gpt2("gpt2", strict=True, timeout=1.0)
 
 
@@ -220,11 +224,13 @@ def test_bundled_model_loads_and_matches_transformers():
     assert loss.item() < 8.0  # far below ln(50257) = 10.8: it has learned English
 
 
-def test_bundled_model_checks_its_hash(monkeypatch):
-    import minigpt_lib.pretrained as pretrained
+@pytest.mark.parametrize("name", ["bundled-gpt2-tiny/model.safetensors", "bundled-gpt2-tiny/config.json"])
+def test_bundled_model_checks_its_hash(name, monkeypatch):
+    import minigpt_lib._files as files
 
-    monkeypatch.setattr(pretrained, "BUNDLED_SHA256", "0" * 64)
-    with pytest.raises(CheckpointError, match="corrupt or was changed"):
+    monkeypatch.setattr(files, "_VERIFIED", {})
+    monkeypatch.setitem(files.SHA256, name, "0" * 64)
+    with pytest.raises(CheckpointError, match=f"{name}.*corrupt or was changed"):
         load_bundled()
 
 
