@@ -1,7 +1,8 @@
 """minigpt_lib: the shared library of the Vietnamese course "Build GPT from scratch" (04 buildgpt).
 
 Start at the bottom and climb: config, tokenizer, data, device -> layers -> models -> sampling, training,
-pretrained, analysis. ``viz`` draws; ``checks`` grades the code challenges.
+pretrained, analysis. ``viz`` draws; ``checks`` grades the code challenges. ``lucbat`` checks the form of
+Vietnamese lục bát verse (lesson 32); ``lucbat_gpt`` samples and scores the verse of small GPTs (lesson 33).
 """
 
 from .bpe import BPETokenizer, train_bpe
@@ -16,7 +17,9 @@ from .tokenizer import CharTokenizer, gpt2_tokenizer
 
 __version__ = "0.1.0"
 
-_SUBMODULES = {"analysis", "checks", "ddp", "lessons", "pretrained", "student", "training", "viz"}
+_SUBMODULES = {
+    "analysis", "checks", "ddp", "lessons", "lucbat", "lucbat_gpt", "pretrained", "student", "training", "viz",
+}
 
 
 def __getattr__(name: str):
