@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import numbers
 from dataclasses import asdict, dataclass, replace
 
 GPT2_VOCAB_SIZE = 50257  # 50,000 BPE merges + 256 bytes + <|endoftext|>
@@ -31,10 +33,13 @@ class GPTConfig:
                 f"n_embd ({self.n_embd}) must be divisible by n_head ({self.n_head}) so that every head "
                 f"gets n_embd // n_head dimensions; pick e.g. n_head in {_divisors(self.n_embd)}."
             )
-        if not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}.")
-        if self.layer_norm_eps <= 0:
-            raise ValueError(f"layer_norm_eps must be positive, got {self.layer_norm_eps!r}.")
+        for name in ("bias", "tie_weights"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"GPTConfig.{name} must be True or False, got {getattr(self, name)!r}.")
+        if not _is_real(self.dropout) or not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"dropout must be a number in [0, 1), got {self.dropout!r}.")
+        if not _is_real(self.layer_norm_eps) or not 0.0 < self.layer_norm_eps < math.inf:
+            raise ValueError(f"layer_norm_eps must be a positive finite number, got {self.layer_norm_eps!r}.")
 
     @property
     def head_size(self) -> int:
@@ -53,6 +58,10 @@ class GPTConfig:
         if name not in PRESETS:
             raise ValueError(f"Unknown preset {name!r}. Choose one of: {', '.join(PRESETS)}.")
         return cls(**{**PRESETS[name], **overrides})
+
+
+def _is_real(value) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
 def _divisors(n: int) -> list[int]:

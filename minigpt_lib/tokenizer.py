@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import numbers
 from collections.abc import Iterable
 from functools import cache
 
@@ -54,7 +55,11 @@ class CharTokenizer:
     """One token per character; the vocabulary is the sorted set of characters of a text."""
 
     def __init__(self, chars: Iterable[str]):
+        if isinstance(chars, (bytes, bytearray)) or chars is None:
+            raise TypeError(f"CharTokenizer needs a str (or characters), got {type(chars).__name__}; decode bytes first.")
         self.chars: list[str] = sorted(set(chars))
+        if not all(isinstance(ch, str) and len(ch) == 1 for ch in self.chars):
+            raise TypeError("CharTokenizer needs a str (or single characters); got other items.")
         if not self.chars:
             raise ValueError("CharTokenizer needs at least one character; got an empty text.")
         self.stoi = {ch: i for i, ch in enumerate(self.chars)}
@@ -68,6 +73,8 @@ class CharTokenizer:
         return len(self.chars)
 
     def encode(self, text: str) -> list[int]:
+        if not isinstance(text, str):
+            raise TypeError(f"encode needs a str, got {type(text).__name__}.")
         try:
             return [self.stoi[ch] for ch in text]
         except KeyError as err:
@@ -77,6 +84,11 @@ class CharTokenizer:
             ) from None
 
     def decode(self, ids: Iterable[int]) -> str:
+        if hasattr(ids, "ndim") and ids.ndim != 1:
+            raise ValueError(f"decode takes a 1-D sequence of ids, got shape {tuple(ids.shape)}; decode one row at a time.")
+        ids = list(ids.tolist() if hasattr(ids, "tolist") else ids)
+        if not all(isinstance(i, numbers.Integral) and not isinstance(i, bool) for i in ids):
+            raise TypeError("decode needs integer token ids; got non-integers (e.g. 1.7 would be truncated).")
         ids = [int(i) for i in ids]
         bad = [i for i in ids if not 0 <= i < self.n_vocab]
         if bad:
