@@ -133,8 +133,9 @@ def test_number_style_rules_catch_each_way():
     assert not number_style_problems("$V = 50.257$ và 124.439.808. GPT-2 124M")
 
 
-# Ladder lessons whose prose is being rewritten with their experiments (issues 6/8): their numbers follow after.
-PENDING = {"02", "10", "16", "17"}
+# Ladder lessons whose prose is being rewritten with their experiments (issues 6/8), and lessons 31-33 being
+# written now: their numbers follow when those are done.
+PENDING = {"02", "10", "16", "17", "31", "32", "33"}
 
 
 @pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.stem[:2])
