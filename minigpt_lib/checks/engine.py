@@ -315,7 +315,7 @@ def _first_change(before, after, where: str = "") -> str | None:
                 return f"{where or 'mô-đun'} (các tham số)"
             for k in b:
                 if _first_change(b[k], a[k]):
-                    return f"{where or type(before).__name__}.{k}"
+                    return f"{where or type(before).__name__} (`{k}`)"
             return None
         if isinstance(before, (list, tuple)):
             if len(before) != len(after):
@@ -361,7 +361,7 @@ def run_learner(
     finally:
         restore_rng(state)
     if copy_inputs:
-        outcome.modified = _first_change(pristine, given)
+        outcome.modified = _first_change(pristine[0], given[0]) or _first_change(pristine[1], given[1])
     return outcome
 
 

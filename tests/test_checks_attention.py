@@ -1,4 +1,4 @@
-"""The code-challenge checkers: the right answer passes, every typical mistake is recognised by its key."""
+"""Checkers of lessons 11-14 (attention): the right answer passes, every mistake is named."""
 
 import math
 
@@ -9,12 +9,13 @@ import torch.nn.functional as F
 import minigpt_lib as mg
 from minigpt_lib import checks
 from minigpt_lib.checks import (
-    CheckResult,
     check_causal_attention,
-    check_function,
-    check_param_count,
-    check_qkv_split,
 )
+
+
+def assert_mistake(result, key):
+    assert not result.passed and result.mistake == key, (result.mistake, result.message)
+    assert result.message
 
 
 # ---------------------------------------------------------------- causal attention, written the way learners write it
@@ -203,130 +204,94 @@ def test_checking_leaves_the_global_rng_alone():
     assert torch.equal(state, torch.get_rng_state())
 
 
-# ---------------------------------------------------------------- the generic engine
-def test_check_function_generic():
-    inputs = [(torch.tensor([1.0, -2.0]),), (torch.tensor([0.5]),)]
-    assert check_function(lambda x: x.abs(), torch.abs, inputs).passed
-    r = check_function(
-        lambda x: x,
-        torch.abs,
-        inputs,
-        {"forgot_abs": lambda x: x},
-        messages={"forgot_abs": "Quên trị tuyệt đối."},
-    )
-    assert (r.mistake, r.message) == ("forgot_abs", "Quên trị tuyệt đối.")
-    r = check_function(lambda x: x * 2, torch.abs, inputs, {"forgot_abs": [lambda x: x, lambda x: -x]})
-    assert r.mistake == "wrong_values" and "sai lệch" in r.message
-    assert check_function(lambda x: 3, lambda x: 4, [(1,)]).mistake == "wrong_values"
-    assert check_function(lambda x: (x, x), lambda x: (x, x, x), [(1,)]).mistake == "wrong_length"
-    assert check_function(lambda x: "a", lambda x: 4, [(1,)]).mistake == "wrong_type"
-    with pytest.raises(ValueError):
-        check_function(abs, abs, [])
-    assert isinstance(check_function(abs, abs, [(1,)]), CheckResult)
+# ---------------------------------------------------------------- 11 window_average_matrix
+def window_average_matrix(T, w):
+    ones = torch.ones(T, T)
+    band = torch.tril(ones) - torch.tril(ones, diagonal=-w)
+    return band / band.sum(dim=1, keepdim=True)
 
 
-# ---------------------------------------------------------------- parameter counts
-def count_by_formula(c):
-    C, L, V, T = c.n_embd, c.n_layer, c.vocab_size, c.block_size
-    per_block = (
-        2 * 2 * C  # ln_1, ln_2 (gamma, beta)
-        + C * 3 * C
-        + 3 * C  # c_attn
-        + C * C
-        + C  # attn.c_proj
-        + C * 4 * C
-        + 4 * C  # mlp.c_fc
-        + 4 * C * C
-        + C  # mlp.c_proj
-    )
-    return V * C + T * C + L * per_block + 2 * C  # wte (= lm_head), wpe, blocks, ln_f
+def window_wide(T, w):
+    ones = torch.ones(T, T)
+    band = torch.tril(ones) - torch.tril(ones, diagonal=-w - 1)
+    return band / band.sum(dim=1, keepdim=True)
 
 
-def test_param_count_known_numbers():
-    assert checks.count_parameters_meta(mg.GPTConfig.preset("gpt2")) == 124_439_808
-    assert checks.count_parameters_meta(mg.GPTConfig.preset("gpt2-xl")) == 1_557_611_200
-    assert count_by_formula(mg.GPTConfig.preset("gpt2-medium")) == 354_823_168
+def window_by_w(T, w):
+    ones = torch.ones(T, T)
+    return (torch.tril(ones) - torch.tril(ones, diagonal=-w)) / w
 
 
-@pytest.mark.parametrize(
-    "fn",
-    [
-        count_by_formula,
-        checks.count_parameters_meta,
-        lambda c: torch.tensor(count_by_formula(c)),
-        lambda c: float(count_by_formula(c)),
-    ],
-)
-def test_param_count_right_answers_pass(fn):
-    result = check_param_count(fn)
-    assert result.passed, result.message
+def window_band(T, w):
+    ones = torch.ones(T, T)
+    return torch.tril(ones) - torch.tril(ones, diagonal=-w)
 
 
-@pytest.mark.parametrize(
-    "fn, key",
-    [
-        (lambda c: count_by_formula(c) + c.vocab_size * c.n_embd, "tied_head_counted_twice"),
-        (lambda c: count_by_formula(c) - 9 * c.n_embd * c.n_layer, "missing_biases"),
-        (
-            lambda c: count_by_formula(c) - 9 * c.n_embd * c.n_layer - (2 * c.n_layer + 1) * c.n_embd,
-            "missing_biases",
-        ),
-        (lambda c: count_by_formula(c) - (2 * c.n_layer + 1) * 2 * c.n_embd, "missing_layernorm"),
-        (lambda c: count_by_formula(c) - 2 * c.n_embd, "missing_layernorm"),
-        (lambda c: count_by_formula(c) - c.block_size * c.n_embd, "missing_position_embeddings"),
-        (lambda c: count_by_formula(c) + 1, "wrong_values"),
-        (lambda c: "124M", "wrong_type"),
-        (lambda c: c.n_params, "exception"),
-    ],
-)
-def test_param_count_mistakes(fn, key):
-    result = check_param_count(fn)
-    assert result.mistake == key and not result.passed, (result.mistake, result.message)
+def window_triu(T, w):
+    ones = torch.ones(T, T)
+    band = torch.triu(ones) - torch.triu(ones, diagonal=w)
+    return band / band.sum(dim=0, keepdim=True)
 
 
-def test_param_count_custom_configs():
-    untied = mg.GPTConfig(
-        vocab_size=50, block_size=8, n_layer=2, n_head=2, n_embd=16, tie_weights=False, bias=False
-    )
-    assert check_param_count(checks.count_parameters_meta, [untied]).passed
-    assert not check_param_count(count_by_formula, [untied]).passed
+def test_window_average_matrix():
+    assert checks.check_window_average_matrix(window_average_matrix).passed
+    assert_mistake(checks.check_window_average_matrix(window_wide), "window_off_by_one")
+    assert_mistake(checks.check_window_average_matrix(window_by_w), "divides_by_w")
+    assert_mistake(checks.check_window_average_matrix(window_band), "not_normalized")
+    assert_mistake(checks.check_window_average_matrix(window_triu), "looks_at_future")
 
 
-# ---------------------------------------------------------------- Q, K, V split
-def split_right(w):
-    C = w.shape[1]
-    return w[:C], w[C : 2 * C], w[2 * C :]
+# ---------------------------------------------------------------- 12 recency_weights
+def make_recency(sign=-1.0, mask="before", dim=-1):
+    def recency_weights(T, lam):
+        i = torch.arange(T)[:, None]
+        j = torch.arange(T)[None, :]
+        scores = sign * lam * (i - j).float()
+        if mask == "before":
+            scores = scores.masked_fill(j > i, float("-inf"))
+        w = F.softmax(scores, dim=dim)
+        return w.masked_fill(j > i, 0.0) if mask == "after" else w
+
+    return recency_weights
 
 
-def test_qkv_split_right_answers_pass():
-    assert check_qkv_split(split_right).passed
-    assert check_qkv_split(lambda w: w.chunk(3, dim=0)).passed  # a tuple of views is fine
-    assert check_qkv_split(lambda w: list(w.split(w.shape[1]))).passed
+def test_recency_weights():
+    assert checks.check_recency_weights(make_recency()).passed
+    assert_mistake(checks.check_recency_weights(make_recency(sign=1.0)), "sign_flipped")
+    assert_mistake(checks.check_recency_weights(make_recency(mask="after")), "mask_after_softmax")
+    assert_mistake(checks.check_recency_weights(make_recency(dim=0)), "softmax_wrong_axis")
+    assert_mistake(checks.check_recency_weights(make_recency(mask=None)), "mask_future")
 
 
-def test_qkv_split_matches_the_model():
-    config = mg.GPTConfig(vocab_size=10, block_size=8, n_layer=1, n_head=2, n_embd=12)
-    attn = mg.CausalSelfAttention(config)
-    x = torch.randn(1, 4, 12)
-    Wq, Wk, Wv = split_right(attn.c_attn.weight)
-    bq, bk, bv = attn.c_attn.bias.split(12)
-    q, k, v = attn.c_attn(x).split(12, dim=2)
-    assert torch.allclose(x @ Wq.T + bq, q, atol=1e-6)  # (assert_close imports torch._dynamo: seconds)
-    assert torch.allclose(x @ Wv.T + bv, v, atol=1e-6)
+# ---------------------------------------------------------------- 13 soft_lookup
+def soft_lookup(query, keys, values):
+    weights = F.softmax(keys @ query / math.sqrt(query.size(-1)), dim=-1)
+    return weights @ values, weights
 
 
-@pytest.mark.parametrize(
-    "fn, key",
-    [
-        (lambda w: w.chunk(3, dim=1), "wrong_axis"),
-        (lambda w: tuple(m.T for m in split_right(w)), "transposed"),
-        (lambda w: (split_right(w)[1], split_right(w)[0], split_right(w)[2]), "wrong_order"),
-        (lambda w: split_right(w)[::-1], "wrong_order"),
-        (lambda w: split_right(w)[:2], "wrong_length"),
-        (lambda w: w, "wrong_type"),
-        (lambda w: (w[:1], w[1:2], w[2:3]), "wrong_shape"),
-    ],
-)
-def test_qkv_split_mistakes(fn, key):
-    result = check_qkv_split(fn)
-    assert result.mistake == key and not result.passed, (result.mistake, result.message)
+def lookup_no_scale(query, keys, values):
+    weights = F.softmax(keys @ query, dim=-1)
+    return weights @ values, weights
+
+
+def lookup_scale_d(query, keys, values):
+    weights = F.softmax(keys @ query / query.size(-1), dim=-1)
+    return weights @ values, weights
+
+
+def lookup_swapped(query, keys, values):
+    out, w = soft_lookup(query, keys, values)
+    return w, out
+
+
+def lookup_scores(query, keys, values):
+    scores = keys @ query / math.sqrt(query.size(-1))
+    return F.softmax(scores, dim=-1) @ values, scores
+
+
+def test_soft_lookup():
+    assert checks.check_soft_lookup(soft_lookup).passed
+    assert_mistake(checks.check_soft_lookup(lookup_no_scale), "no_scaling")
+    assert_mistake(checks.check_soft_lookup(lookup_scale_d), "wrong_scale")
+    assert_mistake(checks.check_soft_lookup(lookup_swapped), "wrong_return_order")
+    assert_mistake(checks.check_soft_lookup(lookup_scores), "returns_scores")

@@ -1,4 +1,4 @@
-"""Lesson 22: the time_gpt2 checker accepts the reference and names each mistake (fake models, no GPU needed)."""
+"""Lesson 22's time_gpt2 checker accepts the reference and names each mistake (fake models, no GPU needed)."""
 
 import statistics
 import time

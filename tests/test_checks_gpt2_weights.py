@@ -1,11 +1,44 @@
-"""Lessons 28-29: the Q/K/V split and the query-ablation checkers accept the reference and name each mistake."""
+"""Checkers of lessons 28-29 (gpt2_weights): the right answer passes, every mistake is named."""
 
 import copy
 
 import pytest
 import torch
 
-from minigpt_lib.checks import check_qkv_split, check_query_ablation
+import minigpt_lib as mg
+from minigpt_lib.checks import (
+    check_qkv_split,
+    check_query_ablation,
+)
+
+
+# ---------------------------------------------------------------- Q, K, V split
+def split_right(w):
+    C = w.shape[1]
+    return w[:C], w[C : 2 * C], w[2 * C :]
+
+
+def test_qkv_split_right_answers_pass():
+    assert check_qkv_split(split_right).passed
+    assert check_qkv_split(lambda w: w.chunk(3, dim=0)).passed  # a tuple of views is fine
+    assert check_qkv_split(lambda w: list(w.split(w.shape[1]))).passed
+
+
+@pytest.mark.parametrize(
+    "fn, key",
+    [
+        (lambda w: w.chunk(3, dim=1), "wrong_axis"),
+        (lambda w: tuple(m.T for m in split_right(w)), "transposed"),
+        (lambda w: (split_right(w)[1], split_right(w)[0], split_right(w)[2]), "wrong_order"),
+        (lambda w: split_right(w)[::-1], "wrong_order"),
+        (lambda w: split_right(w)[:2], "wrong_length"),
+        (lambda w: w, "wrong_type"),
+        (lambda w: (w[:1], w[1:2], w[2:3]), "wrong_shape"),
+    ],
+)
+def test_qkv_split_mistakes(fn, key):
+    result = check_qkv_split(fn)
+    assert result.mistake == key and not result.passed, (result.mistake, result.message)
 
 
 def split_qkv(w):
@@ -125,3 +158,14 @@ def test_exception_and_stub():
 
     with pytest.raises(NotImplementedError):
         check_query_ablation(stub)
+
+
+def test_qkv_split_matches_the_model():
+    config = mg.GPTConfig(vocab_size=10, block_size=8, n_layer=1, n_head=2, n_embd=12)
+    attn = mg.CausalSelfAttention(config)
+    x = torch.randn(1, 4, 12)
+    Wq, Wk, Wv = split_right(attn.c_attn.weight)
+    bq, bk, bv = attn.c_attn.bias.split(12)
+    q, k, v = attn.c_attn(x).split(12, dim=2)
+    assert torch.allclose(x @ Wq.T + bq, q, atol=1e-6)  # (assert_close imports torch._dynamo: seconds)
+    assert torch.allclose(x @ Wv.T + bv, v, atol=1e-6)
