@@ -65,6 +65,7 @@ __all__ = [
     "tone",
     "tone_class",
     "strip_tone",
+    "with_tone",
     "parse_syllable",
     "rhyme",
     "rhyme_key",
@@ -257,6 +258,32 @@ def parse_syllable(syllable: str) -> Syllable:
         raise ValueError(f"{syllable!r} is not a Vietnamese syllable (no known rhyme after the onset {onset!r}).")
     medial, nucleus, coda = parts
     return Syllable(word, onset, medial, nucleus, coda, t)
+
+
+def with_tone(syllable: str, new_tone: str) -> str:
+    """The same syllable with another tone, the mark on the vowel that carries it (``with_tone("ta", "sắc")`` -> ``"tá"``).
+
+    The mark goes on the vowel with a hat, horn or breve if there is one (*tiến*, *người*), else on the vowel before
+    the coda (*hoàn*), else on the first letter of an open diphthong (*mía*, *mùa*) or the single vowel. Case is kept.
+    """
+    if new_tone not in TONES:
+        raise ValueError(f"Unknown tone {new_tone!r}; choose one of {', '.join(TONES)}.")
+    s = parse_syllable(syllable)
+    word = strip_tone(s.text)
+    start = len(s.onset) + len(s.medial) - (1 if s.onset == "gi" and s.nucleus == "iê" and word[2:3].lower() == "ê" else 0)
+    if s.onset == "q":
+        start = 2  # q + u: the u is the medial
+    nucleus = word[start : start + len(s.nucleus)]
+    marked = [i for i, c in enumerate(nucleus) if c.lower() in "ăâêôơư"]
+    if marked:
+        k = marked[-1]
+    elif len(nucleus) == 2 and not s.coda:
+        k = 0
+    else:
+        k = len(nucleus) - 1
+    i = start + k
+    mark = _MARK_OF.get(new_tone, "")
+    return unicodedata.normalize("NFC", word[: i + 1] + mark + word[i + 1 :])
 
 
 def rhyme(syllable: str) -> str:

@@ -179,3 +179,20 @@ def test_truyen_kieu_passes_and_random_pairs_fail():
         shuffled = lb.shuffled_couplets(KIEU, seed=seed)
         share = sum(lb.check_couplet(*c).ok for c in shuffled) / len(shuffled)
         assert share < 0.05, f"seed {seed}: {share:.1%} of randomly re-paired couplets pass"
+
+
+@pytest.mark.parametrize(
+    "word, tone, expected",
+    [("ta", "sắc", "tá"), ("người", "ngang", "ngươi"), ("tiên", "ngã", "tiễn"), ("mưa", "sắc", "mứa"),
+     ("giêng", "sắc", "giếng"), ("quê", "nặng", "quệ"), ("khuya", "nặng", "khuỵa"), ("Kiều", "hỏi", "Kiểu"),
+     ("mua", "sắc", "múa"), ("Ấy", "ngang", "Ây")],
+)
+def test_with_tone(word, tone, expected):
+    assert lb.with_tone(word, tone) == expected
+    assert lb.with_tone(NFD(word), tone) == expected
+    assert lb.tone(expected) == tone and lb.rhyme(expected) == lb.rhyme(word)
+
+
+def test_with_tone_rejects_an_unknown_tone():
+    with pytest.raises(ValueError, match="Unknown tone"):
+        lb.with_tone("ta", "acute")

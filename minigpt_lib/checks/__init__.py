@@ -7,7 +7,8 @@ stops the notebook when the answer is wrong; ``python -m minigpt_lib.grade`` rea
 Layout: :mod:`.engine` (the result, the one place learner code runs, comparison, named mistakes, the registry), then
 one module per family of lessons, in course order: :mod:`.tokens` (01), :mod:`.building_blocks` (03, 04, 09),
 :mod:`.softmax_sampling` (05-08), :mod:`.parameters` (10, 17, 18, 26, 27), :mod:`.attention` (11-14, 19),
-:mod:`.models` (15, 16), :mod:`.timing` (20-22), :mod:`.gpt2_weights` (23, 28, 29), :mod:`.architecture` (24, 30), :mod:`.bpe` (31).
+:mod:`.models` (15, 16), :mod:`.timing` (20-22), :mod:`.gpt2_weights` (23, 28, 29), :mod:`.architecture` (24, 30), :mod:`.bpe` (31),
+:mod:`.lucbat` (32, 33).
 
 How to add a checker (lesson NN, e.g. ``checks/bpe.py`` for lessons 31-33):
 
@@ -73,6 +74,12 @@ from .engine import (
     run_learner,
 )
 from .gpt2_weights import QKV_SPLIT_MISTAKES, QUERY_ABLATION_MISTAKES, check_qkv_split, check_query_ablation
+from .lucbat import (
+    BT_PATTERN_MISTAKES,
+    COPIED_SHARE_MISTAKES,
+    check_bt_pattern,
+    check_copied_line_share,
+)
 from .parameters import (
     COMPONENT_COUNT_MISTAKES,
     COMPONENT_KEYS,
@@ -131,4 +138,6 @@ __all__ = [
     "check_qkv_split", "QKV_SPLIT_MISTAKES",
     "check_query_ablation", "QUERY_ABLATION_MISTAKES",
     "check_bpe_merge_step", "MERGE_STEP_MISTAKES",
+    "check_bt_pattern", "BT_PATTERN_MISTAKES",
+    "check_copied_line_share", "COPIED_SHARE_MISTAKES",
 ]  # fmt: skip
