@@ -104,6 +104,7 @@ def main() -> None:
     record = {
         "date": datetime.date.today().isoformat(), "python": platform.python_version(),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, one Python thread",
+        "load_average_1min_at_start": os.getloadavg()[0],  # other work on the machine inflates the seconds
         "training": training(),
         "encoding_gpt2_ranks": encoding(),
     }
