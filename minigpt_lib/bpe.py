@@ -19,6 +19,7 @@ Special tokens such as ``<|endoftext|>`` are not handled: they are encoded as pl
 
 from __future__ import annotations
 
+import heapq
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from itertools import pairwise
@@ -66,6 +67,39 @@ def merge_pair(ids: Sequence[int], pair: Pair, new_id: int) -> list[int]:
     return merged
 
 
+def apply_merges(ids: Sequence[int], merges: dict[Pair, int]) -> list[int]:
+    """Encode one pre-token: apply the learned merges, always the earliest learned pair present, leftmost first.
+
+    The result is the definition of BPE encoding, trying every merge in the order learned::
+
+        for pair, new_id in merges.items():
+            ids = merge_pair(ids, pair, new_id)
+
+    but without a pass over the whole vocabulary, and in O(n log n) for a pre-token of n bytes (a long run of
+    letters without spaces, e.g. Chinese text, is one pre-token): the tokens form a linked list and the pairs that
+    can merge wait in a heap ordered by (merge id, position). A merge only changes the pairs with its two
+    neighbours, and those can only merge later (a merge's id is larger than the ids of its parts).
+    """
+    ids: list[int | None] = list(ids)
+    next_pos = [*range(1, len(ids)), None]  # the next token still alive after each position
+    prev_pos = [None, *range(len(ids) - 1)]
+    heap = [(merges[pair], i) for i, pair in enumerate(pairwise(ids)) if pair in merges]
+    heapq.heapify(heap)
+    while heap:
+        new_id, i = heapq.heappop(heap)
+        j = next_pos[i]
+        if ids[i] is None or j is None or merges.get((ids[i], ids[j])) != new_id:
+            continue  # stale: position i was absorbed, or its right neighbour changed since this pair was pushed
+        ids[i], ids[j] = new_id, None  # position i takes the merged token, j disappears
+        next_pos[i] = next_pos[j]
+        if next_pos[j] is not None:
+            prev_pos[next_pos[j]] = i
+        for left, right in ((prev_pos[i], i), (i, next_pos[i])):  # the two new pairs around the merged token
+            if left is not None and right is not None and (ids[left], ids[right]) in merges:
+                heapq.heappush(heap, (merges[ids[left], ids[right]], left))
+    return [token for token in ids if token is not None]
+
+
 # ----------------------------------------------------------------------------------------------------------------
 # The tokenizer
 
@@ -73,9 +107,9 @@ def merge_pair(ids: Sequence[int], pair: Pair, new_id: int) -> list[int]:
 class BPETokenizer:
     """Byte-level BPE: a table of 256 byte tokens plus an ordered list of merges ``(left, right) -> new id``.
 
-    Encoding splits the text into pre-tokens with ``pattern``, writes each as byte tokens, then repeatedly applies
-    the earliest learned merge among its adjacent pairs until none applies. A merge's id tells its order: a merge
-    learned earlier has a smaller id. Decoding concatenates the bytes of the tokens.
+    Encoding splits the text into pre-tokens with ``pattern``, writes each as byte tokens, then applies the merges
+    in the order they were learned (:func:`apply_merges`); each pre-token's result is cached. A merge's id tells
+    its order: a merge learned earlier has a smaller id. Decoding concatenates the bytes of the tokens.
     """
 
     _CACHE_SIZE = 100_000  # pre-tokens whose encoding is remembered
@@ -162,13 +196,7 @@ class BPETokenizer:
         cached = self._cache.get(chunk)
         if cached is not None:
             return cached
-        ids = [self.byte_ids[b] for b in chunk.encode("utf-8")]
-        while len(ids) >= 2:
-            # the adjacent pair learned earliest (smallest merge id); pairs never learned rank last
-            pair = min(pairwise(ids), key=lambda p: self.merges.get(p, float("inf")))
-            if pair not in self.merges:
-                break
-            ids = merge_pair(ids, pair, self.merges[pair])
+        ids = apply_merges([self.byte_ids[b] for b in chunk.encode("utf-8")], self.merges)
         if len(self._cache) >= self._CACHE_SIZE:
             self._cache.clear()
         self._cache[chunk] = ids
@@ -240,7 +268,8 @@ def train_bpe(
 ) -> BPETokenizer:
     """Learn ``vocab_size - 256`` merges on ``text``: byte-level BPE with GPT-2's pre-tokenisation by default.
 
-    ``pattern=None`` treats the whole text as one pre-token (merges may then cross words). Each step merges the
+    ``pattern=None`` treats the whole text as one pre-token (merges may then cross words; meant for small
+    demonstrations, since every merge then rescans the whole text). Each step merges the
     most frequent adjacent pair inside the pre-tokens (ties: the smallest pair of ids); the new token gets the next
     id, 256, 257, ... Training to a smaller ``vocab_size`` gives exactly the first merges of a larger one.
     """

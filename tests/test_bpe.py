@@ -11,6 +11,7 @@ from minigpt_lib import gpt2_tokenizer, load_corpus
 from minigpt_lib.bpe import (
     GPT2_SPLIT_PATTERN,
     BPETokenizer,
+    apply_merges,
     count_pairs,
     merge_pair,
     most_frequent_pair,
@@ -187,6 +188,25 @@ def test_encode_applies_merges_in_training_order(kieu_bpe, text):
             ids = merge_pair(ids, pair, new_id)
         expected += ids
     assert kieu_bpe.encode(text) == expected
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.sampled_from(list(" người ngà ng nh ư".encode())), max_size=50))
+def test_apply_merges_is_merges_in_order(kieu_bpe, ids):
+    expected = list(ids)
+    for pair, new_id in kieu_bpe.merges.items():
+        expected = merge_pair(expected, pair, new_id)
+    assert apply_merges(ids, kieu_bpe.merges) == expected
+
+
+def test_long_pretokens_encode_fast_and_right(gpt2_bpe):
+    """A run of letters without spaces (Chinese) is one pre-token: encoding must not be quadratic."""
+    import random
+
+    rng = random.Random(0)
+    text = "".join(chr(rng.randint(0x4E00, 0x9FFF)) for _ in range(30_000))
+    for sample in [text, "a" * 50_000, " " * 50_000 + "x", "ươ" * 20_000]:
+        assert gpt2_bpe.encode(sample) == gpt2_tokenizer().encode_ordinary(sample)
 
 
 def test_kieu_compresses_better_than_gpt2(kieu_bpe, gpt2_bpe):
