@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import torch
@@ -96,3 +96,55 @@ def temperature_widget(logits: torch.Tensor, labels=None, t_min: float = 0.1, t_
     slider = widgets.FloatLogSlider(value=1.0, base=10, min=math.log10(t_min), max=math.log10(t_max), step=0.02,
                                     description="temperature")
     return widgets.interactive(show, temperature=slider)
+
+
+def plot_ladder(ladder: Mapping, live: Mapping[str, float] | None = None, title: str | None = None, ax=None):
+    """The stored ladder (``minigpt_lib.ladder.load_ladder()``): validation loss of every rung, mean and spread.
+
+    Each seed of the benchmark is a grey dot, the mean a bar with the min–max spread; the count-based bigram
+    floor is a dashed line. ``live`` maps rung keys to losses measured in the lesson (red stars).
+    """
+    rungs = ladder["rungs"]
+    keys = list(rungs)
+    ax = ax or plt.subplots(figsize=(8, 4))[1]
+    for i, key in enumerate(keys):
+        r = rungs[key]
+        ax.bar(i, r["mean"], color="C0", alpha=0.35, width=0.6)
+        ax.errorbar(i, r["mean"], yerr=[[r["mean"] - r["min"]], [r["max"] - r["mean"]]], color="C0", capsize=4)
+        ax.plot([i] * len(r["losses"]), r["losses"], ".", color="gray")
+    floor = rungs[keys[0]]["mean"]
+    ax.axhline(floor, color="black", ls="--", lw=1, label=f"sàn bigram đếm = {floor:.3f}")
+    for j, (key, loss) in enumerate((live or {}).items()):
+        ax.plot(keys.index(key), loss, "*", color="red", ms=14, label="chạy trong bài" if j == 0 else None)
+    ax.set_xticks(range(len(keys)), labels=[rungs[k].get("label", k) for k in keys], rotation=20, ha="right")
+    low = min(r["min"] for r in rungs.values())
+    ax.set_ylim(low - 0.1, max(r["max"] for r in rungs.values()) + 0.1)
+    ax.set_ylabel("loss validation (nat / ký tự)")
+    recipe = ladder["recipe"]
+    ax.set_title(title or f"Thang mô hình: {recipe['steps']} bước, batch {recipe['batch_size']}×{recipe['block_size']}, "
+                 f"{len(ladder['seeds'])} seed")
+    ax.legend(loc="upper right")
+    return ax
+
+
+def verse_widget(write: Callable[[float, int], str], temperature: float = 0.8, t_min: float = 0.2, t_max: float = 1.5):
+    """A temperature slider and a button (ipywidgets): each click prints ``write(temperature, seed)``, a new seed each time.
+
+    Lesson 33 passes a function that samples a few lines of lục bát and the checker's verdict on them.
+    """
+    import ipywidgets as widgets
+
+    slider = widgets.FloatSlider(value=temperature, min=t_min, max=t_max, step=0.05, description="temperature")
+    button = widgets.Button(description="Viết thêm", icon="pencil")
+    out = widgets.Output()
+    state = {"seed": 0}
+
+    def on_click(_=None) -> None:
+        state["seed"] += 1
+        with out:
+            out.clear_output()
+            print(write(slider.value, state["seed"]))
+
+    button.on_click(on_click)
+    on_click()
+    return widgets.VBox([widgets.HBox([slider, button]), out])
