@@ -20,6 +20,7 @@ Special tokens such as ``<|endoftext|>`` are not handled: they are encoded as pl
 from __future__ import annotations
 
 import heapq
+import operator
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from itertools import pairwise
@@ -203,7 +204,13 @@ class BPETokenizer:
         return ids
 
     def decode_bytes(self, ids: Iterable[int]) -> bytes:
-        ids = list(ids)
+        """The bytes of ``ids`` (a list of ints, or a 1-D integer tensor or array)."""
+        try:
+            ids = [operator.index(i) for i in ids]
+        except TypeError as err:
+            raise TypeError(
+                f"Token ids must be integers: {err}. Decode a list of ints or an integer tensor."
+            ) from None
         unknown = [i for i in ids if i not in self.vocab]
         if unknown:
             raise ValueError(

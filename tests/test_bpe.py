@@ -301,6 +301,18 @@ def test_bad_encode_decode(kieu_bpe):
         kieu_bpe.decode([-1])
     with pytest.raises(ValueError, match="larger"):
         kieu_bpe.truncated(1_001)
+    with pytest.raises(TypeError, match="integers"):
+        kieu_bpe.decode([1.0])
+
+
+def test_decode_accepts_tensors(kieu_bpe):
+    import numpy as np
+    import torch
+
+    ids = kieu_bpe.encode("Trăm năm trong cõi người ta")
+    assert (
+        kieu_bpe.decode(torch.tensor(ids)) == kieu_bpe.decode(np.array(ids)) == "Trăm năm trong cõi người ta"
+    )
 
 
 def test_bad_merges():
