@@ -20,9 +20,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from minigpt_lib import GPT, GPTConfig, time_it  # noqa: E402
+from minigpt_lib.device import autocast_for, peak_tflops  # noqa: E402
 from minigpt_lib.training import make_optimizer  # noqa: E402
-
-NOMINAL_BF16_TFLOPS = {"H100": 989.4, "H200": 989.4, "A100": 312.0, "L4": 121.0, "T4": 65.0}
 
 
 def flops_per_token(model: GPT, T: int) -> float:
@@ -75,7 +74,8 @@ def measured_matmul_tflops(device: torch.device, dtype: torch.dtype, n: int = 81
 def gpu_training_mfu(
     device: torch.device, batch: int = 32, T: int = 1024, steps: int = 20, vocab_size: int = 50257
 ) -> dict:
-    """GPT-2 124M training with bf16 autocast, torch.compile and fused AdamW; tokens/s and MFU.
+    """GPT-2 124M training with autocast (bf16, or fp16 + GradScaler where bf16 is not native), torch.compile and
+    fused AdamW; tokens/s and MFU against this GPU's own nominal peak for that dtype (None when it is unknown).
 
     ``vocab_size=50304`` pads the vocabulary to a multiple of 128 (as nanoGPT does): the output matmul then
     maps onto whole tensor-core tiles.
@@ -85,13 +85,21 @@ def gpu_training_mfu(
     optimizer = make_optimizer(model, 6e-4, 0.1, device)  # fused on CUDA
     compiled = torch.compile(model)
     idx = torch.randint(0, 50257, (batch, T), device=device)
+    autocast, needs_scaler = autocast_for(device)
+    dtype = autocast.fast_dtype
+    scaler = torch.amp.GradScaler("cuda") if needs_scaler else None
 
     def step():
-        with torch.autocast("cuda", dtype=torch.bfloat16):
+        with autocast:
             _, loss = compiled(idx, idx)
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
+        if scaler is None:
+            loss.backward()
+            optimizer.step()
+        else:
+            scaler.scale(loss).backward()
+            scaler.step(optimizer)
+            scaler.update()
 
     start = time.perf_counter()
     step()
@@ -101,13 +109,16 @@ def gpu_training_mfu(
     tokens_per_s = batch * T / seconds
     achieved = flops_per_token(model, T) * tokens_per_s / 1e12
     name = torch.cuda.get_device_name(device)
-    nominal = next((v for k, v in NOMINAL_BF16_TFLOPS.items() if k in name), None)
-    peak = measured_matmul_tflops(device, torch.bfloat16)
+    peak = peak_tflops(name, dtype)  # this GPU's own nominal peak, from minigpt_lib.device.PEAK_TFLOPS
+    nominal = peak.tflops if peak else None
+    measured = measured_matmul_tflops(device, dtype)
     return {
-        "device": name, "vocab_size": vocab_size, "batch": batch, "seq_len": T, "compile_s": compile_s, "step_s": seconds,
-        "tokens_per_s": tokens_per_s, "achieved_tflops": achieved,
-        "nominal_bf16_tflops": nominal, "mfu_nominal": achieved / nominal if nominal else None,
-        "measured_matmul_tflops": peak, "mfu_measured_peak": achieved / peak,
+        "device": name, "dtype": str(dtype).removeprefix("torch."), "vocab_size": vocab_size, "batch": batch,
+        "seq_len": T, "compile_s": compile_s, "step_s": seconds, "tokens_per_s": tokens_per_s,
+        "achieved_tflops": achieved, "nominal_tflops": nominal, "peak_source": peak.source if peak else None,
+        "nominal_bf16_tflops": nominal if dtype == torch.bfloat16 else None,
+        "mfu_nominal": achieved / nominal if nominal else None,
+        "measured_matmul_tflops": measured, "mfu_measured_peak": achieved / measured,
     }
 
 
@@ -132,7 +143,7 @@ def main() -> None:
     if torch.cuda.is_available():
         gpu = torch.device("cuda")
         record["runs"].append(device_timings(gpu, batch=4, T=256, dtype=None))
-        record["runs"].append(device_timings(gpu, batch=4, T=256, dtype=torch.bfloat16))
+        record["runs"].append(device_timings(gpu, batch=4, T=256, dtype=autocast_for(gpu)[0].fast_dtype))
         record["gpu_training"] = gpu_training_mfu(gpu)
         record["gpu_training_padded_vocab"] = gpu_training_mfu(gpu, vocab_size=50304)
     args.out.parent.mkdir(parents=True, exist_ok=True)
