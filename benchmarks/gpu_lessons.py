@@ -4,6 +4,8 @@
     python benchmarks/gpu_lessons.py --lessons 21 22 29    # a few (by number or file stem)
     python benchmarks/gpu_lessons.py --allow-cpu --out /tmp/x.json --lessons 01   # try the script without a GPU
 
+On this project's lent GPU machines (no network, no Jupyter installed) run ``benchmarks/gpu_session.sh`` instead.
+
 Each lesson runs in its own Jupyter kernel (nbclient, the interpreter running this script), from ``lessons/`` as
 nbval does, with the lesson's own asserts as the test. A lesson "passed" when every cell ran without an error; the
 record also says whether the lesson really ran on the GPU (its setup cell prints ``device: cuda``), how long it
@@ -94,6 +96,9 @@ def main() -> None:
     parser.add_argument("--lessons", nargs="*", help="numbers or stems (default: every lesson)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument("--timeout", type=int, default=600, help="seconds per cell")
+    parser.add_argument("--first", nargs="*", default=[], help="lessons to run before the others (numbers or stems)")
+    parser.add_argument("--budget-s", type=float, default=None,
+                        help="start no new lesson after this many seconds (the rest are recorded as not run)")
     parser.add_argument("--allow-cpu", action="store_true", help="run even without a CUDA GPU (to try the script)")
     args = parser.parse_args()
     if not torch.cuda.is_available() and not args.allow_cpu:
@@ -109,14 +114,22 @@ def main() -> None:
         "lessons": [],
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    for path in lesson_paths(args.lessons):
-        record = run_lesson(path, args.timeout)
+    first = lesson_paths(args.first) if args.first else []
+    paths = first + [p for p in lesson_paths(args.lessons) if p not in first]
+    started = time.perf_counter()
+    for path in paths:
+        if args.budget_s is not None and time.perf_counter() - started > args.budget_s:
+            record = {"lesson": path.stem, "passed": None, "seconds": None, "on_gpu": False,
+                      "error": "not run: the time budget was spent"}
+        else:
+            record = run_lesson(path, args.timeout)
         result["lessons"].append(record)
         args.out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        verdict = "ok  " if record["passed"] else "FAIL"
+        verdict = {True: "ok  ", False: "FAIL", None: "skip"}[record["passed"]]
         where = "GPU" if record["on_gpu"] else "not on the GPU"
-        print(f"{verdict} {record['lesson']:<42} {record['seconds']:7.1f} s  {where}  {record['error'] or ''}", flush=True)
-    passed = sum(r["passed"] for r in result["lessons"])
+        seconds = f"{record['seconds']:7.1f} s" if record["seconds"] is not None else "      - "
+        print(f"{verdict} {record['lesson']:<42} {seconds}  {where}  {record['error'] or ''}", flush=True)
+    passed = sum(r["passed"] is True for r in result["lessons"])
     print(f"{passed}/{len(result['lessons'])} lessons passed on {device}; written to {args.out}")
 
 
