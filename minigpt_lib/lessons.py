@@ -31,4 +31,6 @@ LESSONS: list[tuple[str, str]] = [
     ("28_challenge_gpt2_weight_distributions", "Code challenge: phân bố trọng số GPT-2"),
     ("29_challenge_do_we_need_q", "Code challenge: có thực sự cần Q?"),
     ("30_llm_architecture", "Kiến trúc mô hình ngôn ngữ lớn"),
+    ("31_own_bpe_tokenizer", "Tự xây bộ tách từ BPE cho tiếng Việt"),
+    ("32_lucbat_form", "Luật thơ lục bát: thanh điệu và vần"),
 ]
