@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
 from dataclasses import asdict, dataclass, replace
 
 GPT2_VOCAB_SIZE = 50257  # 50,000 BPE merges + 256 bytes + <|endoftext|>
@@ -40,6 +41,31 @@ class GPTConfig:
             raise ValueError(f"dropout must be a number in [0, 1), got {self.dropout!r}.")
         if not _is_real(self.layer_norm_eps) or not 0.0 < self.layer_norm_eps < math.inf:
             raise ValueError(f"layer_norm_eps must be a positive finite number, got {self.layer_norm_eps!r}.")
+
+    def parameter_count(self) -> int:
+        """Distinct parameters of ``GPT(self)`` (a tied head counted once), computed from the sizes alone."""
+        C, V, L = self.n_embd, self.vocab_size, self.n_layer
+        norm = 2 * C if self.bias else C  # LayerNorm: weight (+ bias)
+        bias = 1 if self.bias else 0
+        block = 2 * norm + (3 * C * C + bias * 3 * C) + (C * C + bias * C) + (4 * C * C + bias * 4 * C) + (4 * C * C + bias * C)
+        head = 0 if self.tie_weights else V * C
+        return V * C + self.block_size * C + L * block + norm + head
+
+    def check_fits_in_memory(self, device_type: str = "cpu", bytes_per_parameter: int = 4) -> None:
+        """Refuse, before allocating anything, a model whose weights alone exceed this machine's memory (CPU)."""
+        if device_type != "cpu" or not hasattr(os, "sysconf"):
+            return
+        try:
+            total = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        except (ValueError, OSError):
+            return
+        needed = self.parameter_count() * bytes_per_parameter
+        if needed > total:
+            raise MemoryError(
+                f"This GPTConfig has {self.parameter_count():,} parameters: {needed / 2**30:,.1f} GiB of weights, "
+                f"more than this machine's {total / 2**30:,.1f} GiB of memory. Use smaller sizes, or build it on "
+                "the meta device (with torch.device('meta'): GPT(config)) to count parameters without memory."
+            )
 
     @property
     def head_size(self) -> int:

@@ -189,3 +189,15 @@ def test_a_loss_over_no_targets_is_an_error():
     model = GPT(GPTConfig(**SMALL))
     with pytest.raises(ValueError, match="every target is -1"):
         model(torch.zeros(1, 3, dtype=torch.long), torch.full((1, 3), -1))
+
+
+@pytest.mark.parametrize("bias, tie", [(True, True), (True, False), (False, True), (False, False)])
+def test_parameter_count_matches_the_model(bias, tie):
+    config = GPTConfig(vocab_size=50, block_size=8, n_layer=2, n_head=2, n_embd=16, bias=bias, tie_weights=tie)
+    assert config.parameter_count() == GPT(config).num_parameters()
+
+
+def test_a_model_larger_than_memory_is_refused_at_once():
+    config = GPTConfig(vocab_size=50, block_size=8, n_layer=10**6, n_head=2, n_embd=64)
+    with pytest.raises(MemoryError, match="more than this machine's"):
+        GPT(config)
