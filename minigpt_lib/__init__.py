@@ -7,7 +7,7 @@ Vietnamese lục bát verse (lesson 32); ``lucbat_gpt`` samples and scores the v
 
 from .bpe import BPETokenizer, train_bpe
 from .config import GPTConfig
-from .data import CompactVocab, SlidingWindowDataset, get_batch, load_corpus, train_val_split
+from .data import CompactVocab, SlidingWindowDataset, get_batch, load_corpus, make_batch_fn, train_val_split
 from .device import pick_device, seed_everything, setup_lesson, time_it
 from .fmt import fmt_float, fmt_int, fmt_pct, fmt_sci
 from .layers import MLP, AttentionHead, Block, CausalSelfAttention, KVCache, causal_attention, causal_mask
@@ -18,7 +18,7 @@ from .tokenizer import CharTokenizer, gpt2_tokenizer
 __version__ = "0.1.0"
 
 _SUBMODULES = {
-    "analysis", "checks", "ddp", "lessons", "lucbat", "lucbat_gpt", "pretrained", "student", "training", "viz",
+    "analysis", "checks", "ddp", "ladder", "lessons", "lucbat", "lucbat_gpt", "pretrained", "student", "training", "viz",
 }
 
 
@@ -34,7 +34,8 @@ def __getattr__(name: str):
 REPO_URL = "https://github.com/buildgpt-vi/buildgpt"
 
 __all__ = [
-    "GPTConfig", "CompactVocab", "SlidingWindowDataset", "get_batch", "load_corpus", "train_val_split",
+    "GPTConfig", "CompactVocab", "SlidingWindowDataset", "get_batch", "load_corpus", "make_batch_fn",
+    "train_val_split",
     "pick_device", "seed_everything", "setup_lesson", "time_it", "AttentionHead", "Block",
     "CausalSelfAttention", "KVCache", "MLP", "causal_attention", "causal_mask", "GPT", "Model1", "Model2",
     "Model3", "Model4", "generate", "sample_next", "top_k_filter", "top_p_filter", "CharTokenizer",

@@ -20,6 +20,8 @@ SHA256 = {
     # written by benchmarks/train_bundled_model.py
     "bundled-gpt2-tiny/model.safetensors": "d206d78c1c6685ce4106270b310ae81998eb43c8977645ac1c06a78dc394308f",
     "gpt2.tiktoken": "306cd27f03c1a714eca7108e03d66b7dc042abe8c258b44c199a7ed9838dd930",
+    # written by benchmarks/ladder.py
+    "ladder.json": "970a190f622075d40ddb3e382eb8e189741d562a99be7f31756897875e537bf0",
     # written by benchmarks/gpt2_devices.py
     "reference_timings.json": "d91897d34b66a28b68e2359040d619610723a816bc4e66ad61ca137ac1c9893c",
     "timemachine.txt": "124084573ad7c355a60f71ed1a9e306746f46c454bd0c448df605095454265d8",

@@ -116,3 +116,29 @@ class CompactVocab:
 
     def __repr__(self) -> str:
         return f"CompactVocab(size={self.size})"
+
+
+def make_batch_fn(
+    train_tokens: torch.Tensor,
+    val_tokens: torch.Tensor,
+    batch_size: int,
+    seq_len: int,
+    seed: int = 0,
+    device: torch.device | str = "cpu",
+):
+    """A ``get_batch(split)`` for ``training.train``: random windows of the "train" or "val" tokens.
+
+    It owns a generator seeded with ``seed``, so two models trained with ``make_batch_fn(..., seed=1)`` see the
+    same batches in the same order (a fair comparison), and a lesson prints the same numbers every run.
+    """
+    _check_window(train_tokens, seq_len)
+    _check_window(val_tokens, seq_len)
+    generator = torch.Generator().manual_seed(seed)
+    sources = {"train": train_tokens, "val": val_tokens}
+
+    def batch(split: str) -> tuple[torch.Tensor, torch.Tensor]:
+        if split not in sources:
+            raise ValueError(f"split must be 'train' or 'val', got {split!r}.")
+        return get_batch(sources[split], batch_size, seq_len, generator=generator, device=device)  # (B, T) each
+
+    return batch

@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .config import GPTConfig
-from .layers import AttentionHead, Block, KVCache
+from .layers import MLP, AttentionHead, Block, KVCache
 
 
 def with_loss(logits: torch.Tensor, targets: torch.Tensor | None):
@@ -45,15 +45,35 @@ def check_tokens(idx: torch.Tensor, vocab_size: int, max_len: int | None = None)
         raise ValueError(f"Token ids must be in 0..{vocab_size - 1}, got min {int(idx.min())}, max {int(idx.max())}.")
 
 
-class Model1(nn.Module):
-    """Model 1: token embedding -> GELU -> Linear. No attention, no positions: each token predicts the next alone."""
+def as_config(config_or_vocab: GPTConfig | int, n_embd: int | None = None, block_size: int | None = None) -> GPTConfig:
+    """One constructor convention for every model: a ``GPTConfig``.
 
-    def __init__(self, vocab_size: int, n_embd: int):
+    Lessons 02 and 10 come before ``GPTConfig`` is taught, so ``Model1`` and ``Model2`` also accept the short
+    form ``Model1(vocab_size, n_embd)`` / ``Model2(vocab_size, n_embd, block_size)``; it builds the same config.
+    """
+    if isinstance(config_or_vocab, GPTConfig):
+        if n_embd is not None or block_size is not None:
+            raise TypeError("Pass either a GPTConfig or (vocab_size, n_embd[, block_size]), not both.")
+        return config_or_vocab
+    if n_embd is None:
+        raise TypeError("Pass a GPTConfig, or vocab_size and n_embd (and block_size for Model 2).")
+    extra = {} if block_size is None else {"block_size": block_size}
+    return GPTConfig(vocab_size=config_or_vocab, n_embd=n_embd, n_layer=1, n_head=1, **extra)
+
+
+class Model1(nn.Module):
+    """Model 1: token embedding -> GELU -> Linear. No attention, no positions: each token predicts the next alone.
+
+    ``Model1(config)`` or ``Model1(vocab_size, n_embd)``; only ``vocab_size`` and ``n_embd`` are used.
+    """
+
+    def __init__(self, config: GPTConfig | int, n_embd: int | None = None):
         super().__init__()
-        self.vocab_size = vocab_size
-        self.embedding = nn.Embedding(vocab_size, n_embd)
+        self.config = as_config(config, n_embd)
+        self.vocab_size = self.config.vocab_size
+        self.embedding = nn.Embedding(self.config.vocab_size, self.config.n_embd)
         self.gelu = nn.GELU()
-        self.unembedding = nn.Linear(n_embd, vocab_size)
+        self.unembedding = nn.Linear(self.config.n_embd, self.config.vocab_size)
 
     def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None):
         check_tokens(idx, self.vocab_size)
@@ -62,47 +82,54 @@ class Model1(nn.Module):
 
 
 class Model2(nn.Module):
-    """Model 2: Model 1 plus learned positions, LayerNorm, a tied unembedding and logits scaled by 1/√C."""
+    """Model 2: token + learned position embeddings -> LayerNorm -> MLP (GELU) -> tied unembedding / √C.
 
-    def __init__(self, vocab_size: int, n_embd: int, block_size: int):
+    ``Model2(config)`` or ``Model2(vocab_size, n_embd, block_size)``. The MLP between the embedding and the tied
+    unembedding matters: without it the hidden vector of token w points along E[w] and the model predicts its
+    own input (lesson 10 measures this). Each position still sees only its own token: a bigram model.
+    ``mix_positions`` is where later models let positions see each other; Model 2 leaves them alone.
+    """
+
+    def __init__(self, config: GPTConfig | int, n_embd: int | None = None, block_size: int | None = None):
         super().__init__()
-        self.vocab_size, self.block_size = vocab_size, block_size
-        self.token_embedding = nn.Embedding(vocab_size, n_embd)
-        self.position_embedding = nn.Embedding(block_size, n_embd)
-        self.layer_norm = nn.LayerNorm(n_embd)
-        self.gelu = nn.GELU()
+        self.config = as_config(config, n_embd, block_size)
+        C = self.config.n_embd
+        self.vocab_size, self.block_size = self.config.vocab_size, self.config.block_size
+        self.token_embedding = nn.Embedding(self.vocab_size, C)
+        self.position_embedding = nn.Embedding(self.block_size, C)
+        self.layer_norm = nn.LayerNorm(C)
+        self.mlp = MLP(self.config)  # C -> 4C -> GELU -> C
+
+    def mix_positions(self, x: torch.Tensor) -> torch.Tensor:
+        return x  # Model 2: every position alone
 
     def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None):
         check_tokens(idx, self.vocab_size, self.block_size)
         positions = torch.arange(idx.size(1), device=idx.device)
         x = self.token_embedding(idx) + self.position_embedding(positions)  # (B, T, C)
-        x = self.gelu(self.layer_norm(x))
+        x = self.mix_positions(x)  # (B, T, C)
+        h = self.mlp(self.layer_norm(x))  # (B, T, C)
         W = self.token_embedding.weight  # (V, C): the same matrix embeds and unembeds
-        logits = x @ W.T / math.sqrt(W.size(1))  # (B, T, V)
+        logits = h @ W.T / math.sqrt(W.size(1))  # (B, T, V)
         return with_loss(logits, targets)
 
 
-class Model3(nn.Module):
-    """Model 3: one causal attention head with a residual connection, final LayerNorm, tied head."""
+class Model3(Model2):
+    """Model 3: Model 2 plus one causal attention sublayer with its residual, x + W_O·head(LN(x)).
+
+    Nothing else changes (same embeddings, initialisation, MLP, tied head and 1/√C scaling), so comparing
+    Model 3 with Model 2 measures what attention adds.
+    """
 
     def __init__(self, config: GPTConfig):
-        super().__init__()
-        self.config = config
-        C = config.n_embd
-        self.token_embedding = nn.Embedding(config.vocab_size, C)
-        self.position_embedding = nn.Embedding(config.block_size, C)
-        self.ln = nn.LayerNorm(C)
-        self.head = AttentionHead(C, C, config.block_size)
-        self.proj = nn.Linear(C, C)
-        self.ln_f = nn.LayerNorm(C)
+        super().__init__(config)
+        C = self.config.n_embd
+        self.attention_norm = nn.LayerNorm(C)
+        self.head = AttentionHead(C, C, self.block_size)
+        self.proj = nn.Linear(C, C)  # W_O
 
-    def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None):
-        check_tokens(idx, self.config.vocab_size, self.config.block_size)
-        positions = torch.arange(idx.size(1), device=idx.device)
-        x = self.token_embedding(idx) + self.position_embedding(positions)  # (B, T, C)
-        x = x + self.proj(self.head(self.ln(x)))  # residual connection
-        logits = self.ln_f(x) @ self.token_embedding.weight.T  # (B, T, V)
-        return with_loss(logits, targets)
+    def mix_positions(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.proj(self.head(self.attention_norm(x)))  # (B, T, C): residual connection
 
 
 class GPT(nn.Module):
@@ -166,7 +193,8 @@ class GPT(nn.Module):
 class Model4(GPT):
     """Model 4: a stack of pre-LN blocks, final LayerNorm, tied head, one attention head per block.
 
-    It is GPT's code with ``n_head = 1`` (multi-head attention comes in lesson 19).
+    It is GPT's code with ``n_head = 1`` (multi-head attention comes in lesson 19), so it also takes GPT-2's
+    initialisation (std 0.02, no 1/√C on the logits) instead of Model 2/3's PyTorch defaults.
     """
 
     def __init__(self, config: GPTConfig):

@@ -121,13 +121,62 @@ def test_untrained_loss_is_about_ln_vocab():
 
 def test_teaching_models_shapes_and_lengths():
     idx = torch.randint(0, 97, (2, 16))
-    for model in (Model1(97, 16), Model2(97, 16, 16), Model3(SMALL), Model4(SMALL)):
+    for model in (Model1(97, 16), Model2(97, 16, 16), Model2(SMALL), Model3(SMALL), Model4(SMALL)):
         logits, loss = model(idx, idx)
         assert logits.shape == (2, 16, 97) and torch.isfinite(loss)
         assert model(idx[:, :3]).shape == (2, 3, 97)
     assert all(b.attn.n_head == 1 for b in Model4(SMALL).transformer.h)
     with pytest.raises(ValueError, match="block_size"):
         Model2(97, 16, 8)(idx)
+
+
+def test_one_constructor_convention():
+    config = GPTConfig(vocab_size=97, block_size=16, n_layer=1, n_head=1, n_embd=32)
+    for cls, short in ((Model1, (97, 32)), (Model2, (97, 32, 16))):
+        a, b = cls(config), cls(*short)
+        assert {k: v.shape for k, v in a.state_dict().items()} == {k: v.shape for k, v in b.state_dict().items()}
+    with pytest.raises(TypeError, match="GPTConfig"):
+        Model2(config, 32)
+    with pytest.raises(TypeError):
+        Model1(97)
+
+
+def test_model3_is_model2_plus_one_attention_sublayer():
+    """Model 3 changes nothing of Model 2 but the attention sublayer: with W_O = 0 they compute the same."""
+    config = GPTConfig(vocab_size=97, block_size=16, n_layer=1, n_head=1, n_embd=32)
+    torch.manual_seed(0)
+    m2 = Model2(config)
+    torch.manual_seed(0)
+    m3 = Model3(config)
+    state2 = m2.state_dict()
+    assert set(state2) < set(m3.state_dict())
+    for k, v in state2.items():  # same initialisation for the shared parts
+        torch.testing.assert_close(m3.state_dict()[k], v)
+    with torch.no_grad():
+        m3.proj.weight.zero_()
+        m3.proj.bias.zero_()
+    idx = torch.randint(0, 97, (2, 16))
+    torch.testing.assert_close(m3(idx), m2(idx))
+    # and attention makes position t depend on earlier tokens, which Model 2 never does
+    torch.manual_seed(1)
+    m3 = Model3(config)
+    changed = idx.clone()
+    changed[:, 0] = (changed[:, 0] + 1) % 97
+    with torch.no_grad():
+        assert not torch.allclose(m3(idx)[:, 5], m3(changed)[:, 5])
+        torch.testing.assert_close(m2(idx)[:, 5], m2(changed)[:, 5])
+
+
+def test_model2_does_not_echo_its_input_at_init():
+    """The bare tied head (no MLP) predicts its own input; Model 2's MLP removes that bias."""
+    torch.manual_seed(0)
+    model = Model2(97, 64, 16)
+    idx = torch.randint(0, 97, (8, 16))
+    with torch.no_grad():
+        echo = (model(idx).argmax(-1) == idx).float().mean().item()
+        h = F.gelu(model.layer_norm(model.token_embedding(idx) + model.position_embedding(torch.arange(16))))
+        bare_echo = ((h @ model.token_embedding.weight.T).argmax(-1) == idx).float().mean().item()
+    assert bare_echo > 0.5 and echo < 0.2
 
 
 def test_tying_shares_one_matrix():
