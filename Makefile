@@ -53,4 +53,4 @@ lock: setup
 
 
 clean:
-	rm -rf _build student
+	rm -rf _build  # student/ is committed; regenerate it with make student

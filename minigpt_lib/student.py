@@ -1,8 +1,10 @@
 """Student versions of the lessons: the same notebooks without the solutions.
 
-    python -m minigpt_lib.student SRC_DIR OUT_DIR
+    python -m minigpt_lib.student SRC_DIR OUT_DIR      (``make student``: lessons -> student)
 
-writes ``OUT_DIR/NN_slug.ipynb`` for every ``SRC_DIR/*.ipynb``: every cell tagged ``solution`` (the gated
+writes ``OUT_DIR/NN_slug.ipynb`` for every ``SRC_DIR/*.ipynb`` that has solutions (and removes student versions
+whose lesson no longer has any); they are committed in ``student/``, which the book does not build, and the Colab
+link of a lesson with exercises opens its student version (:func:`colab_url`). every cell tagged ``solution`` (the gated
 ``{solution-start}``/``{solution-end}`` markdown and the solution code) is removed with nbconvert's
 ``TagRemovePreprocessor``, outputs and execution counts are cleared, and everything else (the exercise, the stub,
 the checker cell) is kept. A student version runs until the first stub is called and stops there with
@@ -20,6 +22,17 @@ from nbconvert.exporters import NotebookExporter
 from traitlets.config import Config
 
 SOLUTION_TAG = "solution"
+STUDENT_DIR = "student"  # beside lessons/; excluded from the book by _config.yml
+REGENERATE = "make student"  # or: python -m minigpt_lib.student lessons student
+
+
+def colab_url(notebook_name: str, has_exercises: bool) -> str:
+    """The Colab link of a lesson: its student version when it has exercises (solutions hidden), else the lesson."""
+    from . import REPO_URL
+
+    slug = REPO_URL.removeprefix("https://github.com/")
+    folder = STUDENT_DIR if has_exercises else "lessons"
+    return f"https://colab.research.google.com/github/{slug}/blob/main/{folder}/{notebook_name}"
 
 
 def _exporter() -> NotebookExporter:
@@ -60,6 +73,10 @@ def write_student_versions(src: str | Path, out: str | Path, verbose: bool = Tru
         nb = nbformat.read(path, as_version=4)
         removed = count_solution_cells(nb)
         target = out / path.name
+        if not removed:
+            if target.exists():
+                target.unlink()  # the lesson has no exercise any more
+            continue
         target.write_text(student_version(nb), encoding="utf-8")
         written.append(target)
         if verbose:

@@ -295,3 +295,91 @@ def test_soft_lookup():
     assert_mistake(checks.check_soft_lookup(lookup_scale_d), "wrong_scale")
     assert_mistake(checks.check_soft_lookup(lookup_swapped), "wrong_return_order")
     assert_mistake(checks.check_soft_lookup(lookup_scores), "returns_scores")
+
+
+# ---------------------------------------------------------------- 14, exercise 1: attention_weights
+def attention_weights(q, k):
+    T, D = q.size(-2), q.size(-1)
+    scores = q @ k.transpose(-2, -1) / math.sqrt(D)
+    future = torch.ones(T, T, dtype=torch.bool).triu(diagonal=1)
+    return F.softmax(scores.masked_fill(future, float("-inf")), dim=-1)
+
+
+def weights_with(scale=True, diagonal=1, dim=-1, after=False, kq=False):
+    def f(q, k):
+        T = q.size(-2)
+        scores = (k @ q.transpose(-2, -1)) if kq else (q @ k.transpose(-2, -1))
+        if scale:
+            scores = scores / math.sqrt(q.size(-1))
+        future = torch.ones(T, T, dtype=torch.bool).triu(diagonal=diagonal)
+        if after:
+            return F.softmax(scores, dim=-1).masked_fill(future, 0.0)
+        return F.softmax(scores.masked_fill(future, float("-inf")), dim=dim)
+
+    return f
+
+
+WEIGHTS_MUTANTS = {
+    "no_scaling": weights_with(scale=False),
+    "wrong_scale": lambda q, k: weights_with(scale=False)(
+        q / math.sqrt(q.size(-1)), k / math.sqrt(q.size(-1))
+    ),
+    "mask_diagonal": weights_with(diagonal=0),
+    "mask_inverted": lambda q, k: F.softmax(
+        (q @ k.mT / math.sqrt(q.size(-1))).masked_fill(
+            torch.ones(q.size(-2), q.size(-2)).tril() == 1, float("-inf")
+        ),
+        dim=-1,
+    ),
+    "mask_future": weights_with(diagonal=2),
+    "softmax_wrong_axis": weights_with(dim=-2),
+    "mask_after_softmax": weights_with(after=True),
+    "wrong_transpose": weights_with(kq=True),
+}
+
+
+def test_attention_weights_passes():
+    assert checks.check_attention_weights(attention_weights).passed
+
+
+@pytest.mark.parametrize("key", list(WEIGHTS_MUTANTS))
+def test_attention_weights_mistakes(key):
+    result = checks.check_attention_weights(WEIGHTS_MUTANTS[key])
+    assert not result.passed and result.mistake == key, (result.mistake, result.message)
+
+
+# ---------------------------------------------------------------- 19: split_heads, merge_heads
+def split_heads(x, n_head):
+    B, T, C = x.shape
+    return x.view(B, T, n_head, C // n_head).transpose(1, 2)
+
+
+def merge_heads(y):
+    B, H, T, hs = y.shape
+    return y.transpose(1, 2).contiguous().view(B, T, H * hs)
+
+
+SPLIT_MERGE_MUTANTS = {
+    "split_view_without_transpose": (
+        lambda x, h: x.view(x.size(0), h, x.size(1), x.size(2) // h),
+        merge_heads,
+    ),
+    "split_heads_interleaved": (
+        lambda x, h: x.view(x.size(0), x.size(1), -1, h).permute(0, 3, 1, 2),
+        merge_heads,
+    ),
+    "merge_view_without_transpose": (
+        split_heads,
+        lambda y: y.contiguous().view(y.size(0), y.size(2), -1),
+    ),
+}
+
+
+def test_split_merge_passes():
+    assert checks.check_split_merge_heads(split_heads, merge_heads).passed
+
+
+@pytest.mark.parametrize("key", list(SPLIT_MERGE_MUTANTS))
+def test_split_merge_mistakes(key):
+    result = checks.check_split_merge_heads(*SPLIT_MERGE_MUTANTS[key])
+    assert not result.passed and result.mistake == key, (result.mistake, result.message)

@@ -21,14 +21,17 @@ from dataclasses import dataclass, field
 import nbformat
 import numpy as np
 import pytest
+import test_checks_architecture as arch
 import test_checks_attention as att
 import test_checks_bpe as bpe
 import test_checks_building_blocks as bb
 import test_checks_gpt2_weights as gw
 import test_checks_lucbat as lbt
+import test_checks_models as mod
 import test_checks_parameters as par
 import test_checks_softmax_sampling as ss
 import test_checks_timing as tm
+import test_checks_tokens as tok
 import torch
 from nbclient import NotebookClient
 from torch import nn
@@ -59,8 +62,9 @@ def as_layernorm_class(body):
     return Learner
 
 
-def cdf_ints(fn):
-    return lambda w, n, generator=None: fn(w, n, generator)
+def pair(body):
+    """For the checkers that take two functions (lessons 16 and 19): the same body for both."""
+    return (body, body)
 
 
 CASES: dict[str, Case] = {
@@ -259,13 +263,26 @@ CASES: dict[str, Case] = {
     "check_bpe_merge_step": Case(bpe.solution, dict(bpe.MUTANTS)),
     "check_bt_pattern": Case(lbt.bt_solution, dict(lbt.BT_MUTANTS)),
     "check_copied_line_share": Case(lbt.copied_solution, dict(lbt.COPIED_MUTANTS)),
+    "check_token_pieces": Case(tok.token_pieces, tok.PIECES_MUTANTS),
+    "check_attention_weights": Case(att.attention_weights, att.WEIGHTS_MUTANTS),
+    "check_next_token_logits": Case(mod.next_token_logits, mod.NEXT_LOGITS_MUTANTS),
+    "check_pre_post_ln": Case((mod.pre_ln_sublayer, mod.post_ln_sublayer), mod.PRE_POST_MUTANTS, pair),
+    "check_block_param_count": Case(par.block_param_count, par.BLOCK_MUTANTS),
+    "check_model4_params": Case(par.count_model4_params, par.MODEL4_MUTANTS),
+    "check_split_merge_heads": Case((att.split_heads, att.merge_heads), att.SPLIT_MERGE_MUTANTS, pair),
+    "check_my_time_it": Case(tm.make_my_time_it(), tm.MY_TIME_IT_MUTANTS),
+    "check_head_flop_share": Case(par.head_flop_share, par.HEAD_SHARE_MUTANTS),
+    "check_hf_to_ours": Case(gw.hf_to_ours, gw.HF_MUTANTS),
+    "check_mlp_exact_gelu": Case(arch.mlp_exact_gelu, arch.MLP_MUTANTS),
+    "check_repeat_kv": Case(arch.repeat_kv, arch.REPEAT_KV_MUTANTS),
 }
 
 NAMES = sorted(checks.REGISTRY, key=lambda n: (checks.REGISTRY[n].lesson, checks.REGISTRY[n].exercise))
 
 
 def run_check(name: str, learner) -> checks.CheckResult:
-    return checks.REGISTRY[name].function(learner)
+    function = checks.REGISTRY[name].function
+    return function(*learner) if isinstance(learner, tuple) else function(learner)
 
 
 def test_every_registered_checker_has_a_case():
@@ -348,14 +365,20 @@ def test_changing_the_inputs_in_place_is_not_passed(name):
     """A learner who zeroes what it was given (after computing the right answer) never gets ✅ for it."""
     changed = []
 
-    def vandal(*args, **kwargs):
-        answer = CASES[name].solution(*args, **kwargs)
-        changed.append(_zero_in_place(list(args) + list(kwargs.values())))
-        return answer
+    def vandal(solution):
+        def learner(*args, **kwargs):
+            answer = solution(*args, **kwargs)
+            changed.append(_zero_in_place(list(args) + list(kwargs.values())))
+            return answer
+
+        return learner
 
     if name == "check_layer_norm_module":
         pytest.skip("the learner's class receives only n_features and eps")
-    result = run_check(name, vandal)
+    solution = CASES[name].solution
+    result = run_check(
+        name, tuple(map(vandal, solution)) if isinstance(solution, tuple) else vandal(solution)
+    )
     if any(changed):
         assert not result.passed, result.message
     else:

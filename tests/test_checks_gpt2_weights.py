@@ -6,6 +6,7 @@ import pytest
 import torch
 
 import minigpt_lib as mg
+from minigpt_lib import checks
 from minigpt_lib.checks import (
     check_qkv_split,
     check_query_ablation,
@@ -169,3 +170,42 @@ def test_qkv_split_matches_the_model():
     q, k, v = attn.c_attn(x).split(12, dim=2)
     assert torch.allclose(x @ Wq.T + bq, q, atol=1e-6)  # (assert_close imports torch._dynamo: seconds)
     assert torch.allclose(x @ Wv.T + bv, v, atol=1e-6)
+
+
+# ---------------------------------------------------------------- 23: hf_to_ours
+CONV1D = ("attn.c_attn.weight", "attn.c_proj.weight", "mlp.c_fc.weight", "mlp.c_proj.weight")
+
+
+def hf_to_ours(hf_name, hf_shape):
+    name = hf_name if hf_name.startswith("transformer.") else "transformer." + hf_name
+    transpose = name.endswith(CONV1D)
+    return name, tuple(reversed(hf_shape)) if transpose else tuple(hf_shape), transpose
+
+
+def hf_with(name_fn=None, transpose_fn=None, reverse=True):
+    def f(hf_name, hf_shape):
+        name = name_fn(hf_name) if name_fn else hf_to_ours(hf_name, hf_shape)[0]
+        t = transpose_fn(name, hf_shape) if transpose_fn else name.endswith(CONV1D)
+        return name, tuple(reversed(hf_shape)) if t and reverse else tuple(hf_shape), t
+
+    return f
+
+
+HF_MUTANTS = {
+    "no_prefix": hf_with(name_fn=lambda n: n),
+    "double_prefix": hf_with(name_fn=lambda n: "transformer." + n),
+    "transpose_by_shape": hf_with(transpose_fn=lambda n, s: len(s) == 2 and s[0] < s[1]),
+    "transposes_every_matrix": hf_with(transpose_fn=lambda n, s: len(s) == 2),
+    "shape_not_reversed": hf_with(reverse=False),
+}
+
+
+def test_hf_to_ours_passes():
+    assert checks.check_hf_to_ours(hf_to_ours).passed
+    assert checks.check_hf_to_ours(lambda n, s: list(hf_to_ours(n, list(s)))).passed  # lists are fine
+
+
+@pytest.mark.parametrize("key", list(HF_MUTANTS))
+def test_hf_to_ours_mistakes(key):
+    result = checks.check_hf_to_ours(HF_MUTANTS[key])
+    assert not result.passed and result.mistake == key, (result.mistake, result.message)

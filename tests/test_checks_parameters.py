@@ -200,3 +200,90 @@ def test_stub_error_propagates():
 
     with pytest.raises(NotImplementedError):
         check_component_counts(stub)
+
+
+# ---------------------------------------------------------------- 17: block_param_count
+def block_param_count(D, bias=True):
+    weights = 3 * D * D + D * D + 4 * D * D + 4 * D * D
+    layer_norms = 2 * D
+    if bias:
+        weights += 3 * D + D + 4 * D + D
+        layer_norms += 2 * D
+    return weights + layer_norms
+
+
+BLOCK_MUTANTS = {
+    "missing_layernorm": lambda D, bias=True: 12 * D * D + (9 * D if bias else 0),
+    "missing_layernorm_beta": lambda D, bias=True: 12 * D * D + 2 * D + (9 * D if bias else 0),
+    "missing_linear_biases": lambda D, bias=True: 12 * D * D + (4 * D if bias else 2 * D),
+    "bias_flag_ignored": lambda D, bias=True: 12 * D * D + 13 * D,
+    "mlp_without_expansion": lambda D, bias=True: 6 * D * D + (2 * D + 6 * D + 2 * D if bias else 2 * D),
+}
+
+
+def test_block_param_count_passes():
+    assert checks.check_block_param_count(block_param_count).passed
+
+
+@pytest.mark.parametrize("key", list(BLOCK_MUTANTS))
+def test_block_param_count_mistakes(key):
+    assert_mistake(checks.check_block_param_count(BLOCK_MUTANTS[key]), key)
+
+
+# ---------------------------------------------------------------- 18: count_model4_params
+def count_model4_params(V, T, C, L, bias=True, tied=True):
+    def linear(n_in, n_out):
+        return n_in * n_out + (n_out if bias else 0)
+
+    layer_norm = 2 * C if bias else C
+    block = 2 * layer_norm + linear(C, 3 * C) + linear(C, C) + linear(C, 4 * C) + linear(4 * C, C)
+    return V * C + T * C + L * block + layer_norm + (0 if tied else V * C)
+
+
+def model4_plus(delta):
+    return lambda V, T, C, L, bias=True, tied=True: (
+        count_model4_params(V, T, C, L, bias, tied) + delta(V, T, C, L, bias, tied)
+    )
+
+
+MODEL4_MUTANTS = {
+    "head_counted_when_tied": model4_plus(lambda V, T, C, L, bias, tied: V * C if tied else 0),
+    "head_never_counted": model4_plus(lambda V, T, C, L, bias, tied: 0 if tied else -V * C),
+    "head_with_bias": model4_plus(lambda V, T, C, L, bias, tied: 0 if tied else V),
+    "missing_final_layernorm": model4_plus(lambda V, T, C, L, bias, tied: -(2 * C if bias else C)),
+    "missing_position_embeddings": model4_plus(lambda V, T, C, L, bias, tied: -T * C),
+    "bias_flag_ignored": lambda V, T, C, L, bias=True, tied=True: count_model4_params(V, T, C, L, True, tied),
+}
+
+
+def test_model4_params_passes():
+    assert checks.check_model4_params(count_model4_params).passed
+
+
+@pytest.mark.parametrize("key", list(MODEL4_MUTANTS))
+def test_model4_params_mistakes(key):
+    assert_mistake(checks.check_model4_params(MODEL4_MUTANTS[key]), key)
+
+
+# ---------------------------------------------------------------- 21: head_flop_share
+def head_flop_share(V, C, L, T):
+    head = 2 * C * V
+    blocks = L * (2 * 12 * C**2 + 2 * 2 * T * C)
+    return head / (head + blocks)
+
+
+HEAD_SHARE_MUTANTS = {
+    "no_attention_term": lambda V, C, L, T: 2 * C * V / (2 * C * V + L * 24 * C * C),
+    "blocks_not_times_layers": lambda V, C, L, T: 2 * C * V / (2 * C * V + 24 * C * C + 4 * T * C),
+    "head_over_blocks": lambda V, C, L, T: 2 * C * V / (L * (24 * C * C + 4 * T * C)),
+    "percent": lambda V, C, L, T: 100 * head_flop_share(V, C, L, T),
+}
+
+
+def test_head_flop_share_passes():
+    assert checks.check_head_flop_share(head_flop_share).passed
+
+
+@pytest.mark.parametrize("key", list(HEAD_SHARE_MUTANTS))
+def test_head_flop_share_mistakes(key):
+    assert_mistake(checks.check_head_flop_share(HEAD_SHARE_MUTANTS[key]), key)

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 import minigpt_lib as mg
+from minigpt_lib import checks
 from minigpt_lib.checks import check_time_gpt2
 
 
@@ -179,7 +180,59 @@ def test_time_gpt2_stub_not_implemented_is_reraised_unchanged():
         check_time_gpt2(stub)
 
 
-def test_time_gpt2_check_is_fast():
-    start = time.perf_counter()
-    assert check_time_gpt2(make_timer()).passed
-    assert time.perf_counter() - start < 2.0
+# ---------------------------------------------------------------- 20: my_time_it
+def make_my_time_it(
+    warmup_calls=None, sync=True, summary=statistics.median, timed=None, scale=1.0, time_warmup=False
+):
+    def my_time_it(fn, device, repeats=5, warmup=1):
+        times = []
+        for _ in range(warmup if warmup_calls is None else warmup_calls):
+            if time_warmup:
+                start = time.perf_counter()
+                fn()
+                times.append(time.perf_counter() - start)
+            else:
+                fn()
+        for _ in range(repeats if timed is None else timed):
+            if sync:
+                mg.device.synchronize(device)
+            start = time.perf_counter()
+            fn()
+            if sync:
+                mg.device.synchronize(device)
+            times.append(time.perf_counter() - start)
+        return summary(times) * scale if scale != 1.0 else summary(times)
+
+    return my_time_it
+
+
+MY_TIME_IT_MUTANTS = {
+    "no_warmup": make_my_time_it(warmup_calls=0),
+    "wrong_repeats": make_my_time_it(timed=5),
+    "no_synchronize": make_my_time_it(sync=False),
+    "warmup_timed": make_my_time_it(time_warmup=True),
+    "mean_not_median": make_my_time_it(summary=statistics.mean),
+    "min_not_median": make_my_time_it(summary=min),
+    "milliseconds": make_my_time_it(scale=1e3),
+    "not_a_number": make_my_time_it(summary=lambda times: times),
+}
+
+
+def test_my_time_it_passes_and_restores_synchronize():
+    real = mg.device.synchronize
+    assert checks.check_my_time_it(make_my_time_it()).passed
+    assert mg.device.synchronize is real
+
+
+@pytest.mark.parametrize("key", list(MY_TIME_IT_MUTANTS))
+def test_my_time_it_mistakes(key):
+    result = checks.check_my_time_it(MY_TIME_IT_MUTANTS[key])
+    assert not result.passed and result.mistake == key, (result.mistake, result.message)
+
+
+def test_the_schedule_tells_mean_from_median():
+    timed = checks.timing.TIMER_SCHEDULE_S
+    assert (
+        statistics.mean(timed) >= 1.5 * statistics.median(timed)
+        and min(timed) <= statistics.median(timed) / 1.5
+    )

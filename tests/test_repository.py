@@ -10,6 +10,7 @@ import yaml
 import minigpt_lib
 from minigpt_lib.lessons import LESSONS
 from minigpt_lib.setup_cell import setup_cell_source
+from minigpt_lib.student import colab_url
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "lessons").glob("*.ipynb"))
@@ -40,8 +41,8 @@ def test_lesson_shape(path):
     heading = first.splitlines()[0].replace("`", "")
     assert heading == f"# {number}. {title}", f"{path.name}: the first line must be '# {number}. {title}' (lessons.py)"
     assert "Mục tiêu" in first
-    colab = f"https://colab.research.google.com/github/{repo_slug()}/blob/main/lessons/{path.name}"
-    assert colab in first, f"{path.name}: the Colab link must be {colab}"
+    colab = colab_url(path.name, any("solution" in c.get("metadata", {}).get("tags", []) for c in cells))
+    assert colab in first, f"{path.name}: the Colab link must be {colab} (the student version when it has exercises)"
     setup = "".join(cells[1]["source"])
     assert cells[1]["cell_type"] == "code" and "mg.setup_lesson" in setup
     assert f"git+{minigpt_lib.REPO_URL}" in setup, f"{path.name}: the setup cell must install from {minigpt_lib.REPO_URL}"

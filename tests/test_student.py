@@ -98,3 +98,86 @@ def test_student_lesson_stops_at_its_first_stub(lesson, monkeypatch):
         f"{lesson.name}: the student version should stop at a stub's NotImplementedError, "
         f"but raised {info.value.ename}: {info.value.evalue}"
     )
+
+
+# ---------------------------------------------------------------- the committed student versions
+ROOT = LESSONS.parent
+STUDENT = ROOT / "student"
+
+
+def test_committed_student_versions_are_up_to_date():
+    expected = {p.name: student_version(nbformat.read(p, as_version=4)) for p in _lessons_with_solutions()}
+    actual = {p.name: p.read_text(encoding="utf-8") for p in STUDENT.glob("*.ipynb")}
+    stale = sorted(name for name in expected if actual.get(name) != expected[name])
+    extra = sorted(set(actual) - set(expected))
+    assert not stale and not extra, (
+        f"student/ is stale (outdated: {stale}, without a lesson with exercises: {extra}). "
+        "Regenerate it with `make student` (or `python -m minigpt_lib.student lessons student`) and commit student/."
+    )
+
+
+# Idioms every timing or inference cell uses: seeing them after an exercise gives nothing away.
+GENERIC_LINES = {"with torch.no_grad():", "mg.device.synchronize(device)"}
+
+
+def _normalise(line: str) -> str:
+    return " ".join(line.split())
+
+
+def distinctive_lines(solution: str, given: str) -> list[str]:
+    """Lines of a solution that give it away: code, not comments or signatures, not already in the stub."""
+    given_lines = {_normalise(line) for line in given.splitlines()}
+    out = []
+    for line in solution.splitlines():
+        text = _normalise(line.split("  #")[0])
+        if (
+            len(text) < 16
+            or text.startswith(("#", '"""', "def ", "class ", "import ", "from ", "return self", "super()"))
+            or text in given_lines
+            or text in GENERIC_LINES
+        ):
+            continue
+        out.append(text)
+    return out
+
+
+def _lines(cells) -> set[str]:
+    return {_normalise(line) for c in cells for line in c.source.replace("`", "\n").splitlines()}
+
+
+@pytest.mark.parametrize("lesson", _lessons_with_solutions(), ids=lambda p: p.stem)
+def test_student_version_gives_no_answer_away(lesson):
+    """No distinctive line of a solution appears after its exercise in the student version. Distinctive: code that
+    is not in the stub and that the lesson did not already show before the exercise (what it taught to reuse)."""
+    student = nbformat.reads(student_version(nbformat.read(lesson, as_version=4)), as_version=4)
+    nb = nbformat.read(lesson, as_version=4)
+    starts = [i for i, c in enumerate(nb.cells) if c.cell_type == "markdown" and "{exercise}" in c.source]
+    ids = [c.id for c in student.cells]
+    leaks = []
+    for n, start in enumerate(starts):
+        end = starts[n + 1] if n + 1 < len(starts) else len(nb.cells)
+        part = nb.cells[start:end]
+        solution = "\n".join(
+            c.source for c in part if "solution" in c.metadata.get("tags", []) and c.cell_type == "code"
+        )
+        stub = "\n".join(c.source for c in part if "stub" in c.metadata.get("tags", []))
+        taught = _lines(nb.cells[:start])
+        after = _lines(student.cells[ids.index(nb.cells[start].id) :])
+        leaks += [line for line in distinctive_lines(solution, stub) if line in after and line not in taught]
+    assert not leaks, (
+        f"{lesson.name}: the student version shows these solution lines after the exercise: {leaks}"
+    )
+
+
+def test_the_leaks_the_review_found_stay_fixed():
+    def student_text(name, code_only=False):
+        nb = nbformat.reads(student_version(nbformat.read(LESSONS / name, as_version=4)), as_version=4)
+        return "\n".join(c.source for c in nb.cells if not code_only or c.cell_type == "code")
+
+    assert "(12C^2 + 13C)}_" not in student_text(
+        "26_challenge_parameters_part1.ipynb"
+    )  # the formula, spelt out
+    code14 = student_text("14_challenge_code_attention.ipynb", code_only=True)
+    assert (
+        "dim=-2" not in code14 and "def attention_softmax_wrong_axis" not in code14
+    )  # the answer, one edit away

@@ -39,14 +39,19 @@ How to add a checker (lesson NN, e.g. ``checks/bpe.py`` for lessons 31-33):
 5. In the lesson: tag the stub cell ``stub``, the solution cells ``solution``, and the checker cell ``check``.
 """
 
+from .architecture import MLP_EXACT_GELU_MISTAKES, REPEAT_KV_MISTAKES, check_mlp_exact_gelu, check_repeat_kv
 from .attention import (
     ATTENTION_MISTAKES,
+    ATTENTION_WEIGHTS_MISTAKES,
     RECENCY_MISTAKES,
     SOFT_LOOKUP_MISTAKES,
+    SPLIT_MERGE_MISTAKES,
     WINDOW_MISTAKES,
+    check_attention_weights,
     check_causal_attention,
     check_recency_weights,
     check_soft_lookup,
+    check_split_merge_heads,
     check_window_average_matrix,
 )
 from .bpe import MERGE_STEP_MISTAKES, check_bpe_merge_step
@@ -73,21 +78,35 @@ from .engine import (
     hidden_generator,
     run_learner,
 )
-from .gpt2_weights import QKV_SPLIT_MISTAKES, QUERY_ABLATION_MISTAKES, check_qkv_split, check_query_ablation
+from .gpt2_weights import (
+    HF_TO_OURS_MISTAKES,
+    QKV_SPLIT_MISTAKES,
+    QUERY_ABLATION_MISTAKES,
+    check_hf_to_ours,
+    check_qkv_split,
+    check_query_ablation,
+)
 from .lucbat import (
     BT_PATTERN_MISTAKES,
     COPIED_SHARE_MISTAKES,
     check_bt_pattern,
     check_copied_line_share,
 )
+from .models import NEXT_LOGITS_MISTAKES, PRE_POST_LN_MISTAKES, check_next_token_logits, check_pre_post_ln
 from .parameters import (
+    BLOCK_PARAMS_MISTAKES,
     COMPONENT_COUNT_MISTAKES,
     COMPONENT_KEYS,
+    HEAD_SHARE_MISTAKES,
     MODEL2_PARAMS_MISTAKES,
+    MODEL4_PARAMS_MISTAKES,
     PARAM_COUNT_MISTAKES,
     _component_counts_reference,  # noqa: F401 - the tests compare with it
+    check_block_param_count,
     check_component_counts,
+    check_head_flop_share,
     check_model2_num_params,
+    check_model4_params,
     check_param_count,
     count_parameters_meta,
 )
@@ -101,7 +120,8 @@ from .softmax_sampling import (
     check_stable_log_softmax,
     check_temperature_for_entropy,
 )
-from .timing import TIME_GPT2_MISTAKES, check_time_gpt2
+from .timing import MY_TIME_IT_MISTAKES, TIME_GPT2_MISTAKES, check_my_time_it, check_time_gpt2
+from .tokens import TOKEN_PIECES_MISTAKES, check_token_pieces
 
 __all__ = [
     "DEADLINE_S",
@@ -120,6 +140,7 @@ __all__ = [
     "count_parameters_meta",
     "COMPONENT_KEYS",
     # checkers and their named mistakes, in course order
+    "check_token_pieces", "TOKEN_PIECES_MISTAKES",
     "check_linear_as_embedding", "LINEAR_AS_EMBEDDING_MISTAKES",
     "check_gelu_tanh_grad", "GELU_GRAD_MISTAKES",
     "check_temperature_for_entropy", "TEMPERATURE_MISTAKES",
@@ -131,12 +152,23 @@ __all__ = [
     "check_window_average_matrix", "WINDOW_MISTAKES",
     "check_recency_weights", "RECENCY_MISTAKES",
     "check_soft_lookup", "SOFT_LOOKUP_MISTAKES",
+    "check_attention_weights", "ATTENTION_WEIGHTS_MISTAKES",
     "check_causal_attention", "ATTENTION_MISTAKES",
+    "check_next_token_logits", "NEXT_LOGITS_MISTAKES",
+    "check_pre_post_ln", "PRE_POST_LN_MISTAKES",
+    "check_block_param_count", "BLOCK_PARAMS_MISTAKES",
+    "check_model4_params", "MODEL4_PARAMS_MISTAKES",
+    "check_split_merge_heads", "SPLIT_MERGE_MISTAKES",
+    "check_my_time_it", "MY_TIME_IT_MISTAKES",
+    "check_head_flop_share", "HEAD_SHARE_MISTAKES",
     "check_time_gpt2", "TIME_GPT2_MISTAKES",
+    "check_hf_to_ours", "HF_TO_OURS_MISTAKES",
+    "check_mlp_exact_gelu", "MLP_EXACT_GELU_MISTAKES",
     "check_param_count", "PARAM_COUNT_MISTAKES",
     "check_component_counts", "COMPONENT_COUNT_MISTAKES",
     "check_qkv_split", "QKV_SPLIT_MISTAKES",
     "check_query_ablation", "QUERY_ABLATION_MISTAKES",
+    "check_repeat_kv", "REPEAT_KV_MISTAKES",
     "check_bpe_merge_step", "MERGE_STEP_MISTAKES",
     "check_bt_pattern", "BT_PATTERN_MISTAKES",
     "check_copied_line_share", "COPIED_SHARE_MISTAKES",

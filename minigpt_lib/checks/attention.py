@@ -447,3 +447,157 @@ def check_causal_attention(fn: Callable, *, device: torch.device | str = "cpu") 
         describe=lambda args: f"q, k, v kích thước (B, H, T, D) = {tuple(args[0].shape)}",
         diagnose=_diagnose_attention,
     )
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Lesson 14, exercise 1: the causal weight matrix
+# ----------------------------------------------------------------------------------------------------------
+
+
+def _weights(q, k, scale=None, diagonal: int = 0, dim: int = -1, transpose_k: bool = True, inverted=False):
+    D = q.size(-1)
+    scores = q @ (k.transpose(-2, -1) if transpose_k else k)  # (B, H, T, T)
+    scores = scores / (math.sqrt(D) if scale is None else scale(q))
+    allowed = _allowed(scores.size(-1), scores.device, diagonal)
+    scores = scores.masked_fill(allowed if inverted else ~allowed, float("-inf"))
+    return F.softmax(scores, dim=dim)
+
+
+def _weights_mask_after(q, k):
+    w = F.softmax(_scaled(q, k), dim=-1)
+    return w.masked_fill(~_allowed(w.size(-1), w.device), 0.0)  # rows no longer sum to 1
+
+
+ATTENTION_WEIGHTS_MISTAKES = Mistakes(
+    Mistake(
+        "no_scaling", ATTENTION_MISTAKES["no_scaling"].message, (lambda q, k: _weights(q, k, lambda q: 1.0),)
+    ),
+    Mistake(
+        "wrong_scale",
+        ATTENTION_MISTAKES["wrong_scale"].message,
+        (
+            lambda q, k: _weights(q, k, lambda q: q.size(-1)),
+            lambda q, k: _weights(q, k, lambda q: math.sqrt(q.size(-2))),
+        ),
+    ),
+    Mistake(
+        "mask_diagonal",
+        ATTENTION_MISTAKES["mask_diagonal"].message,
+        (lambda q, k: _weights(q, k, diagonal=-1),),
+    ),
+    Mistake(
+        "mask_inverted",
+        ATTENTION_MISTAKES["mask_inverted"].message,
+        (lambda q, k: _weights(q, k, inverted=True),),
+    ),
+    Mistake(
+        "mask_future",
+        ATTENTION_MISTAKES["mask_future"].message,
+        (lambda q, k: F.softmax(_scaled(q, k), dim=-1), lambda q, k: _weights(q, k, diagonal=1)),
+    ),
+    Mistake(
+        "softmax_wrong_axis",
+        ATTENTION_MISTAKES["softmax_wrong_axis"].message,
+        (lambda q, k: _weights(q, k, dim=-2), lambda q, k: _weights(q, k, dim=1)),
+    ),
+    Mistake("mask_after_softmax", ATTENTION_MISTAKES["mask_after_softmax"].message, (_weights_mask_after,)),
+    Mistake(
+        "wrong_transpose",
+        "Sai phép chuyển vị: điểm số là `q @ k.transpose(-2, -1)` (kích thước (B, H, T, T), hàng = query, "
+        "cột = key), không phải `q @ k` hay `k @ q.transpose(-2, -1)`.",
+        (
+            lambda q, k: _weights(q, k, transpose_k=False),
+            lambda q, k: F.softmax(_masked(k @ q.transpose(-2, -1) / math.sqrt(q.size(-1))), dim=-1),
+        ),
+    ),
+)
+
+
+@checker(lesson=14, exercise=1, mistakes=ATTENTION_WEIGHTS_MISTAKES)
+def check_attention_weights(fn: Callable, *, device: torch.device | str = "cpu") -> CheckResult:
+    """Check ``fn(q, k) -> (B, H, T, T)`` = softmax(q kᵀ / √D + causal mask) (lesson 14, exercise 1)."""
+    return check_function(
+        fn,
+        lambda q, k: _weights(q, k),
+        [(q, k) for q, k, _ in _attention_inputs(device)],
+        ATTENTION_WEIGHTS_MISTAKES,
+        name="Hàm attention_weights",
+        success=(
+            f"Chính xác! Trọng số của bạn khớp với softmax(q kᵀ / √D + mặt nạ) trên {len(ATTENTION_SHAPES)} bộ "
+            "q, k ẩn (kể cả T = 1): mỗi hàng tổng bằng 1, bằng 0 phía trên đường chéo."
+        ),
+        describe=lambda args: f"q, k kích thước (B, H, T, D) = {tuple(args[0].shape)}",
+    )
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Lesson 19: splitting into heads and merging them back
+# ----------------------------------------------------------------------------------------------------------
+
+
+def _split(x, n_head):
+    B, T, C = x.shape
+    return x.view(B, T, n_head, C // n_head).transpose(1, 2)  # (B, h, T, C/h): head i = columns i·d_h..
+
+
+def _merge(y):
+    B, H, T, hs = y.shape
+    return y.transpose(1, 2).reshape(B, T, H * hs)  # (B, T, C)
+
+
+def _split_and_merge(split: Callable, merge: Callable) -> Callable:
+    def both(x, n_head, y):
+        return split(x, n_head), merge(y)
+
+    return both
+
+
+SPLIT_MERGE_MISTAKES = Mistakes(
+    Mistake(
+        "split_view_without_transpose",
+        "split_heads dùng `x.view(B, n_head, T, C // n_head)` trực tiếp: đúng kích thước nhưng trộn token với "
+        "head. Hãy tách trục cuối trước, `x.view(B, T, n_head, C // n_head)`, rồi `.transpose(1, 2)`.",
+        (_split_and_merge(lambda x, h: x.reshape(x.size(0), h, x.size(1), x.size(2) // h), _merge),),
+    ),
+    Mistake(
+        "split_heads_interleaved",
+        "split_heads lấy các cột xen kẽ (head i = cột i, i + h, …): head i phải là khúc cột liền nhau "
+        "i·d_h … (i+1)·d_h − 1, tức `view(B, T, n_head, C // n_head)`, không phải `view(B, T, C // n_head, n_head)`.",
+        (
+            _split_and_merge(
+                lambda x, h: x.view(x.size(0), x.size(1), x.size(2) // h, h).permute(0, 3, 1, 2), _merge
+            ),
+        ),
+    ),
+    Mistake(
+        "merge_view_without_transpose",
+        "merge_heads gọi `view`/`reshape(B, T, C)` mà không `transpose(1, 2)` trước: đúng kích thước nhưng trộn "
+        "token với head. Dùng `y.transpose(1, 2).contiguous().view(B, T, C)`.",
+        (_split_and_merge(_split, lambda y: y.reshape(y.size(0), y.size(2), y.size(1) * y.size(3))),),
+    ),
+)
+
+
+@checker(lesson=19, mistakes=SPLIT_MERGE_MISTAKES)
+def check_split_merge_heads(split_heads: Callable, merge_heads: Callable) -> CheckResult:
+    """Check ``split_heads(x (B, T, C), n_head) -> (B, n_head, T, C / n_head)`` and
+    ``merge_heads(y (B, h, T, hs)) -> (B, T, h · hs)`` together (lesson 19)."""
+    g = hidden_generator(19)
+    inputs = [
+        (torch.randn(B, T, C, generator=g), H, torch.randn(B, H, T, C // H, generator=g))
+        for B, T, C, H in ((2, 5, 12, 3), (1, 7, 16, 4), (3, 4, 8, 8), (1, 6, 12, 1))
+    ]
+    return check_function(
+        _split_and_merge(split_heads, merge_heads),
+        _split_and_merge(_split, _merge),
+        inputs,
+        SPLIT_MERGE_MISTAKES,
+        name="Hai hàm split_heads, merge_heads",
+        success=(
+            "Chính xác! split_heads đặt khúc cột thứ i vào head i, merge_heads ghép các head cạnh nhau theo đúng "
+            "thứ tự (kể cả n_head = 1)."
+        ),
+        describe=lambda a: f"x kích thước {tuple(a[0].shape)}, n_head = {a[1]}",
+        atol=0.0,
+        rtol=0.0,
+    )

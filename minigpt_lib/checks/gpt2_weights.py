@@ -252,3 +252,103 @@ def check_query_ablation(fn: Callable) -> CheckResult:
         "Chính xác! Chỉ các hàng Q (trọng số và bias) của đúng block được thay bằng nhiễu cùng mean và std, "
         "K, V và mọi tham số khác giữ nguyên, mô hình gốc không bị sửa, và cùng seed cho cùng nhiễu.",
     )
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Lesson 23: Hugging Face names and shapes -> ours
+# ----------------------------------------------------------------------------------------------------------
+
+_CONV1D_WEIGHTS = ("attn.c_attn.weight", "attn.c_proj.weight", "mlp.c_fc.weight", "mlp.c_proj.weight")
+
+
+def _hf_tensors(V: int = 50257, T: int = 1024, C: int = 768, L: int = 2) -> list[tuple[str, tuple[int, ...]]]:
+    """(name, shape) of every tensor of a Hugging Face GPT-2 file (Conv1D weights stored (in, out))."""
+    out = [("wte.weight", (V, C)), ("wpe.weight", (T, C))]
+    for i in range(L):
+        out += [
+            (f"h.{i}.ln_1.weight", (C,)),
+            (f"h.{i}.ln_1.bias", (C,)),
+            (f"h.{i}.attn.c_attn.weight", (C, 3 * C)),
+            (f"h.{i}.attn.c_attn.bias", (3 * C,)),
+            (f"h.{i}.attn.c_proj.weight", (C, C)),
+            (f"h.{i}.attn.c_proj.bias", (C,)),
+            (f"h.{i}.ln_2.weight", (C,)),
+            (f"h.{i}.ln_2.bias", (C,)),
+            (f"h.{i}.mlp.c_fc.weight", (C, 4 * C)),
+            (f"h.{i}.mlp.c_fc.bias", (4 * C,)),
+            (f"h.{i}.mlp.c_proj.weight", (4 * C, C)),
+            (f"h.{i}.mlp.c_proj.bias", (C,)),
+        ]
+    out += [("ln_f.weight", (C,)), ("ln_f.bias", (C,))]
+    return out + [("transformer." + name, shape) for name, shape in out]  # files written by transformers
+
+
+def _hf_to_ours(prefix=True, by_name=True, reverse=True, every_weight=False):
+    def convert(hf_name, hf_shape):
+        name = hf_name
+        if prefix == "always":
+            name = "transformer." + hf_name
+        elif prefix and not hf_name.startswith("transformer."):
+            name = "transformer." + hf_name
+        if every_weight:
+            transpose = name.endswith(".weight") and len(hf_shape) == 2
+        elif by_name:
+            transpose = name.endswith(_CONV1D_WEIGHTS)
+        else:  # by shape: a Conv1D weight is "wider than tall"... which misses the square attn.c_proj
+            transpose = len(hf_shape) == 2 and hf_shape[0] < hf_shape[1]
+        shape = tuple(reversed(hf_shape)) if transpose and reverse else tuple(hf_shape)
+        return name, shape, transpose
+
+    return convert
+
+
+HF_TO_OURS_MISTAKES = Mistakes(
+    Mistake(
+        "no_prefix",
+        'Thiếu tiền tố: tên của ta bắt đầu bằng "transformer." (vd. `transformer.h.0.ln_1.weight`); thêm nó khi '
+        "tên Hugging Face chưa có.",
+        (_hf_to_ours(prefix=False),),
+    ),
+    Mistake(
+        "double_prefix",
+        'Tên bị thêm "transformer." hai lần: tệp do `transformers` ghi đã có tiền tố; chỉ thêm khi tên chưa bắt '
+        'đầu bằng "transformer." (`hf_name.startswith("transformer.")`).',
+        (_hf_to_ours(prefix="always"),),
+    ),
+    Mistake(
+        "transpose_by_shape",
+        "Bạn đoán chuyển vị theo kích thước: `attn.c_proj.weight` là ma trận vuông C × C nên kích thước không nói "
+        "gì, và `mlp.c_proj.weight` (4C, C) bị bỏ sót. Nhận diện bốn trọng số Conv1D theo TÊN "
+        "(`attn.c_attn`, `attn.c_proj`, `mlp.c_fc`, `mlp.c_proj`, đuôi `.weight`).",
+        (_hf_to_ours(by_name=False),),
+    ),
+    Mistake(
+        "transposes_every_matrix",
+        "Chỉ bốn trọng số Conv1D (`attn.c_attn`, `attn.c_proj`, `mlp.c_fc`, `mlp.c_proj`) bị lưu chuyển vị; "
+        "`wte` và `wpe` là bảng embedding (V, C), (T, C) giữ nguyên.",
+        (_hf_to_ours(every_weight=True),),
+    ),
+    Mistake(
+        "shape_not_reversed",
+        "Cờ chuyển vị đúng nhưng kích thước chưa đảo: trọng số Conv1D lưu (in, out), `nn.Linear` của ta là "
+        "(out, in), nên kích thước của ta là `tuple(reversed(hf_shape))`.",
+        (_hf_to_ours(reverse=False),),
+    ),
+)
+
+
+@checker(lesson=23, mistakes=HF_TO_OURS_MISTAKES)
+def check_hf_to_ours(fn: Callable) -> CheckResult:
+    """Check ``fn(hf_name, hf_shape) -> (our_name, our_shape, transpose)`` on every tensor name of a 2-block
+    GPT-2 file, with and without the "transformer." prefix (lesson 23)."""
+    return check_function(
+        lambda name, shape: (lambda out: tuple(out) if isinstance(out, list) else out)(fn(name, shape)),
+        _hf_to_ours(),
+        _hf_tensors(),
+        HF_TO_OURS_MISTAKES,
+        name="Hàm hf_to_ours",
+        success="Chính xác! Mọi tên tensor GPT-2 (có và không có tiền tố) được ánh xạ đúng tên, kích thước và cờ chuyển vị.",
+        describe=lambda a: f"hf_name = {a[0]!r}, hf_shape = {a[1]}",
+        atol=0,
+        rtol=0,
+    )

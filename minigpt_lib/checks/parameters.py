@@ -352,3 +352,223 @@ def check_component_counts(
         atol=0.0,
         rtol=0.0,
     )
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Lesson 17: the parameters of one block
+# ----------------------------------------------------------------------------------------------------------
+
+
+def _meta_count(build: Callable[[], torch.nn.Module]) -> int:
+    with torch.device("meta"), _skip_normal_init():
+        module = build()
+    return sum(p.numel() for p in module.parameters())
+
+
+@functools.lru_cache(maxsize=64)
+def _block_params(D: int, bias: bool) -> int:
+    from ..layers import Block
+
+    cfg = GPTConfig(vocab_size=8, block_size=4, n_layer=1, n_head=1, n_embd=D, bias=bias)
+    return _meta_count(lambda: Block(cfg))
+
+
+def _block_formula(D, bias, *, linear_bias=None, ln_beta=None, mlp=4, ln=True):
+    linear_bias = bias if linear_bias is None else linear_bias
+    ln_beta = bias if ln_beta is None else ln_beta
+    weights = 4 * D * D + 2 * mlp * D * D  # c_attn 3D², attn.c_proj D², c_fc and mlp.c_proj mlp·D² each
+    biases = (3 * D + D + mlp * D + D) if linear_bias else 0
+    norms = (2 * D + (2 * D if ln_beta else 0)) if ln else 0
+    return weights + biases + norms
+
+
+BLOCK_PARAMS_MISTAKES = Mistakes(
+    Mistake(
+        "missing_layernorm",
+        "Thiếu tham số của hai LayerNorm (`ln_1`, `ln_2`): mỗi cái có γ (D), và β (D) khi `bias=True`.",
+        (lambda D, bias: _block_formula(D, bias, ln=False),),
+    ),
+    Mistake(
+        "missing_layernorm_beta",
+        "Thiếu β của LayerNorm khi `bias=True`: mỗi LayerNorm có γ và β, 2D tham số (tổng 4D cho `ln_1`, `ln_2`).",
+        (lambda D, bias: _block_formula(D, bias, ln_beta=False),),
+    ),
+    Mistake(
+        "missing_linear_biases",
+        "Thiếu bias của các lớp Linear khi `bias=True`: `c_attn` (3D), `attn.c_proj` (D), `c_fc` (4D), "
+        "`mlp.c_proj` (D), tổng 9D.",
+        (lambda D, bias: _block_formula(D, bias, linear_bias=False),),
+    ),
+    Mistake(
+        "bias_flag_ignored",
+        "Khi `bias=False` block không có bias nào: cả 4 lớp Linear lẫn β của LayerNorm đều biến mất; công thức "
+        "của bạn vẫn đếm chúng.",
+        (lambda D, bias: _block_formula(D, True),),
+    ),
+    Mistake(
+        "mlp_without_expansion",
+        "MLP mở rộng lên 4D: `c_fc` là D → 4D và `mlp.c_proj` là 4D → D, tức 8D² trọng số (không phải 2D²).",
+        (lambda D, bias: _block_formula(D, bias, mlp=1),),
+    ),
+)
+
+
+@checker(lesson=17, mistakes=BLOCK_PARAMS_MISTAKES)
+def check_block_param_count(fn: Callable[[int, bool], int]) -> CheckResult:
+    """Check ``fn(D, bias=True) -> int``, the parameters of one ``mg.Block`` of width D (lesson 17), against the
+    block built on the meta device, for several D, with and without bias."""
+    inputs = [(D, bias) for D in (8, 48, 100, 768) for bias in (True, False)]
+    return check_function(
+        lambda D, bias: as_number(fn(D, bias=bias)),
+        _block_params,
+        inputs,
+        BLOCK_PARAMS_MISTAKES,
+        name="Hàm block_param_count",
+        success=f"Chính xác! Công thức khớp với `mg.Block` trong cả {len(inputs)} trường hợp (có và không có bias).",
+        describe=lambda a: f"D = {a[0]}, bias = {a[1]}",
+        atol=0,
+        rtol=0,
+    )
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Lesson 18: the parameters of Model 4
+# ----------------------------------------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=64)
+def _model4_params(V: int, T: int, C: int, L: int, bias: bool, tied: bool) -> int:
+    from ..models import Model4
+
+    cfg = GPTConfig(vocab_size=V, block_size=T, n_embd=C, n_layer=L, n_head=1, bias=bias, tie_weights=tied)
+    return _meta_count(lambda: Model4(cfg))
+
+
+def _model4_formula(
+    V, T, C, L, bias, tied, *, head=None, head_bias=False, ln_f=True, wpe=True, bias_always=False
+):
+    b = bias or bias_always
+    layer_norm = 2 * C if b else C
+    block = _block_formula(C, b)
+    untied = (not tied) if head is None else head
+    return (
+        V * C
+        + (T * C if wpe else 0)
+        + L * block
+        + (layer_norm if ln_f else 0)
+        + (V * C + (V if head_bias else 0) if untied else 0)
+    )
+
+
+MODEL4_PARAMS_MISTAKES = Mistakes(
+    Mistake(
+        "head_counted_when_tied",
+        "Head bị đếm cả khi `tied=True`: khi dùng chung trọng số, `lm_head.weight` chính là ma trận embedding, "
+        "chỉ cộng thêm V·C khi `tied=False`.",
+        (lambda V, T, C, L, bias, tied: _model4_formula(V, T, C, L, bias, tied, head=True),),
+    ),
+    Mistake(
+        "head_never_counted",
+        "Thiếu head khi `tied=False`: lúc đó `lm_head` là một ma trận riêng V × C (không có bias).",
+        (lambda V, T, C, L, bias, tied: _model4_formula(V, T, C, L, bias, tied, head=False),),
+    ),
+    Mistake(
+        "head_with_bias",
+        "`lm_head` không bao giờ có bias (`nn.Linear(C, V, bias=False)`): khi `tied=False` chỉ cộng V·C.",
+        (lambda V, T, C, L, bias, tied: _model4_formula(V, T, C, L, bias, tied, head_bias=True),),
+    ),
+    Mistake(
+        "missing_final_layernorm",
+        "Thiếu LayerNorm cuối `ln_f` (C tham số γ, thêm C cho β khi `bias=True`).",
+        (lambda V, T, C, L, bias, tied: _model4_formula(V, T, C, L, bias, tied, ln_f=False),),
+    ),
+    Mistake(
+        "missing_position_embeddings",
+        "Thiếu position embedding: bảng `wpe` có T × C tham số.",
+        (lambda V, T, C, L, bias, tied: _model4_formula(V, T, C, L, bias, tied, wpe=False),),
+    ),
+    Mistake(
+        "bias_flag_ignored",
+        "Khi `bias=False`, các Linear và LayerNorm không có bias (chỉ còn γ); công thức của bạn vẫn đếm chúng.",
+        (lambda V, T, C, L, bias, tied: _model4_formula(V, T, C, L, bias, tied, bias_always=True),),
+    ),
+)
+
+
+@checker(lesson=18, mistakes=MODEL4_PARAMS_MISTAKES)
+def check_model4_params(fn: Callable) -> CheckResult:
+    """Check ``fn(V, T, C, L, bias=True, tied=True) -> int``, the parameters of ``mg.Model4`` (lesson 18), against
+    the model built on the meta device, for every combination of bias and tied on three sizes."""
+    inputs = [
+        (V, T, C, L, bias, tied)
+        for V, T, C, L in ((50, 16, 32, 1), (100, 8, 48, 3), (6018, 32, 64, 4))
+        for bias in (True, False)
+        for tied in (True, False)
+    ]
+    return check_function(
+        lambda V, T, C, L, bias, tied: as_number(fn(V, T, C, L, bias=bias, tied=tied)),
+        _model4_params,
+        inputs,
+        MODEL4_PARAMS_MISTAKES,
+        name="Hàm count_model4_params",
+        success=f"Chính xác! Công thức khớp với `mg.Model4` ở cả {len(inputs)} cấu hình (có/không bias, có/không tied).",
+        describe=lambda a: f"V={a[0]}, T={a[1]}, C={a[2]}, L={a[3]}, bias={a[4]}, tied={a[5]}",
+        atol=0,
+        rtol=0,
+    )
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Lesson 21: the head's share of the forward FLOPs
+# ----------------------------------------------------------------------------------------------------------
+
+
+def _head_share(V, C, L, T, *, attention=True, per_block=True, ratio=False, percent=False):
+    head = 2 * C * V
+    block = 2 * 12 * C**2 + (2 * 2 * T * C if attention else 0)
+    blocks = (L if per_block else 1) * block
+    share = head / blocks if ratio else head / (head + blocks)
+    return 100 * share if percent else share
+
+
+HEAD_SHARE_MISTAKES = Mistakes(
+    Mistake(
+        "no_attention_term",
+        "Thiếu FLOP của attention: mỗi block còn tốn 2·2TC (QKᵀ và trọng số × V cho T vị trí), không chỉ 24C² "
+        "của các lớp Linear.",
+        (lambda V, C, L, T: _head_share(V, C, L, T, attention=False),),
+    ),
+    Mistake(
+        "blocks_not_times_layers",
+        "Thiếu nhân với số block L: FLOP của các block là L·(24C² + 4TC).",
+        (lambda V, C, L, T: _head_share(V, C, L, T, per_block=False),),
+    ),
+    Mistake(
+        "head_over_blocks",
+        "Bạn chia FLOP của head cho FLOP của các block; tỉ lệ của head trong TỔNG là 2CV / (2CV + L·(24C² + 4TC)).",
+        (lambda V, C, L, T: _head_share(V, C, L, T, ratio=True),),
+    ),
+    Mistake(
+        "percent",
+        "Hàm trả về phần trăm; bài tập cần tỉ lệ từ 0 đến 1 (bỏ phép nhân 100).",
+        (lambda V, C, L, T: _head_share(V, C, L, T, percent=True),),
+    ),
+)
+
+
+@checker(lesson=21, mistakes=HEAD_SHARE_MISTAKES)
+def check_head_flop_share(fn: Callable) -> CheckResult:
+    """Check ``fn(V, C, L, T) -> float`` = 2CV / (2CV + L·(24C² + 4TC)) (lesson 21) on sizes where every term
+    matters."""
+    inputs = [(50_257, 768, 12, 1024), (100, 10, 1, 5), (6018, 64, 4, 128), (1000, 32, 3, 2048)]
+    return check_function(
+        fn,
+        _head_share,
+        inputs,
+        HEAD_SHARE_MISTAKES,
+        name="Hàm head_flop_share",
+        success="Chính xác! Tỉ lệ FLOP của head đúng trên mọi kích thước kiểm tra.",
+        describe=lambda a: f"V={a[0]}, C={a[1]}, L={a[2]}, T={a[3]}",
+        atol=1e-12,
+        rtol=1e-9,
+    )

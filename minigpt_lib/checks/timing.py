@@ -15,6 +15,7 @@ from .engine import (
     CheckResult,
     Mistake,
     Mistakes,
+    as_number,
     checker,
     error_result,
     is_number,
@@ -283,4 +284,165 @@ def check_time_gpt2(fn: Callable) -> CheckResult:
         "Chính xác! Trên hai mô hình giả (GPU CUDA giả và CPU), hàm chạy trong `no_grad`, warm-up trước khi đo, "
         "đo đúng `repeats` lần, synchronize quanh mỗi lần đo trên GPU (và không gọi `torch.cuda.synchronize` trên "
         "CPU), và trả về trung vị.",
+    )
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Lesson 20: a timer like mg.time_it (warm-up, synchronize, median)
+# ----------------------------------------------------------------------------------------------------------
+
+# The fake work sleeps 80 ms during the warm-up calls, then 10, 20, 90 ms in turn: the median of the timed calls
+# (20 ms) differs from their mean (40 or 30 ms) and their minimum (10 ms), and timing the warm-up moves it too.
+TIMER_WARMUP_CALL_S = 0.08
+TIMER_SCHEDULE_S: tuple[float, ...] = (0.01, 0.02, 0.09)
+TIMER_RUNS: tuple[tuple[int, int], ...] = (
+    (3, 2),
+    (5, 1),
+)  # (repeats, warmup): neither is the default (5, 1) twice
+
+MY_TIME_IT_MISTAKES = Mistakes(
+    Mistake(
+        "no_warmup",
+        "Thiếu warm-up: `fn` chỉ được gọi {calls} lần với repeats = {repeats}, warmup = {warmup}. Hãy gọi `fn()` "
+        "`warmup` lần mà không đo, rồi mới đo `repeats` lần.",
+    ),
+    Mistake(
+        "wrong_repeats",
+        "Số lần gọi `fn` không khớp: với repeats = {repeats}, warmup = {warmup} cần đúng {want} lần (warmup + "
+        "repeats), hàm gọi {calls} lần. Dùng `range(warmup)` và `range(repeats)`, đừng viết cứng số lần.",
+    ),
+    Mistake(
+        "no_synchronize",
+        "Thiếu synchronize quanh lần đo: {detail} Gọi `mg.device.synchronize(device)` ngay trước khi bấm giờ và "
+        "ngay sau khi `fn()` trả về (trên GPU, `fn()` trả về trước khi GPU làm xong).",
+    ),
+    Mistake(
+        "warmup_timed",
+        "Kết quả {got_ms:.1f} ms gồm cả các lần warm-up (chậm): chỉ đo `repeats` lần gọi SAU warm-up "
+        "(trung vị đúng ≈ {median_ms:.1f} ms).",
+    ),
+    Mistake(
+        "mean_not_median",
+        "Kết quả {got_ms:.1f} ms là trung bình cộng các lần đo (≈ {mean_ms:.1f} ms), không phải trung vị "
+        "(≈ {median_ms:.1f} ms): dùng `statistics.median(times)`; trung vị không bị một lần đo chậm kéo lệch.",
+    ),
+    Mistake(
+        "min_not_median",
+        "Kết quả {got_ms:.1f} ms là lần đo nhanh nhất (≈ {min_ms:.1f} ms), không phải trung vị "
+        "(≈ {median_ms:.1f} ms): dùng `statistics.median(times)`.",
+    ),
+    Mistake(
+        "milliseconds",
+        "Kết quả {got:.3g} gấp khoảng 1000 lần trung vị tính bằng giây (≈ {median_s:.3g} s): hàm phải trả về "
+        "số giây, không phải mili giây.",
+    ),
+    Mistake(
+        "not_a_number",
+        "Hàm phải trả về một số thực hữu hạn (số giây, vd. `statistics.median(times)`), nhận được {got}.",
+    ),
+)
+
+
+class _FakeWork:
+    """``fn`` for the learner's timer: sleeps on a known schedule and logs its calls (and the synchronizes)."""
+
+    def __init__(self, warmup: int, log: list[str]):
+        self.warmup, self.log, self.durations = warmup, log, []
+
+    def __call__(self):
+        i = len(self.durations)
+        planned = TIMER_WARMUP_CALL_S if i < self.warmup else TIMER_SCHEDULE_S[(i - self.warmup) % 3]
+        self.log.append("call")
+        start = time.perf_counter()
+        time.sleep(planned)
+        self.durations.append(time.perf_counter() - start)
+
+
+def _timer_run(fn: Callable, repeats: int, warmup: int):
+    from .. import device as device_module
+
+    log: list[str] = []
+    work = _FakeWork(warmup, log)
+    real = device_module.synchronize
+    device_module.synchronize = lambda dev: (log.append("sync"), real(dev))[1]
+    try:
+        outcome = run_learner(
+            fn, work, torch.device("cpu"), repeats=repeats, warmup=warmup, copy_inputs=False
+        )
+    finally:
+        device_module.synchronize = real
+    return outcome, work, log
+
+
+@checker(lesson=20, mistakes=MY_TIME_IT_MISTAKES)
+def check_my_time_it(fn: Callable) -> CheckResult:
+    """Check ``fn(fn, device, repeats=5, warmup=1) -> float``, the median seconds of ``fn()`` after ``warmup``
+    untimed calls, with ``mg.device.synchronize(device)`` around each timed call (lesson 20).
+
+    The timed function sleeps on a schedule whose median differs from its mean and minimum; runs with
+    (repeats, warmup) = (3, 2) and (5, 1). ``mg.device.synchronize`` is replaced while checking (and restored).
+    """
+    for repeats, warmup in TIMER_RUNS:
+        outcome, work, log = _timer_run(fn, repeats, warmup)
+        if outcome.error is not None:
+            return error_result(
+                outcome.error, "Hàm my_time_it", f" với repeats = {repeats}, warmup = {warmup}"
+            )
+        r = as_number(outcome.value)
+        if not is_number(r) or not math.isfinite(float(r)) or float(r) < 0:
+            return MY_TIME_IT_MISTAKES.fail("not_a_number", got=type(outcome.value).__name__)
+        calls, want = len(work.durations), repeats + warmup
+        if calls == repeats and warmup > 0:
+            return MY_TIME_IT_MISTAKES.fail("no_warmup", calls=calls, repeats=repeats, warmup=warmup)
+        if calls != want:
+            return MY_TIME_IT_MISTAKES.fail(
+                "wrong_repeats", calls=calls, repeats=repeats, warmup=warmup, want=want
+            )
+        entries = [i for i, e in enumerate(log) if e == "call"][-repeats:]
+        for i in entries:
+            before = i > 0 and log[i - 1] == "sync"
+            after = i + 1 < len(log) and log[i + 1] == "sync"
+            if not (before and after):
+                missing = " và ".join(w for w, ok in (("trước", before), ("sau", after)) if not ok)
+                detail = (
+                    "hàm không gọi `mg.device.synchronize` lần nào."
+                    if "sync" not in log
+                    else f"có lần đo không được synchronize ngay {missing} `fn()`."
+                )
+                return MY_TIME_IT_MISTAKES.fail("no_synchronize", detail=detail)
+        timed = work.durations[-repeats:]
+        median, got = statistics.median(timed), float(r)
+        candidates = [("ok", median)] + [
+            (key, value)
+            for key, value in (
+                ("mean_not_median", statistics.mean(timed)),
+                ("min_not_median", min(timed)),
+                ("warmup_timed", statistics.median(work.durations)),
+                ("milliseconds", median * 1e3),
+            )
+            if _log_ratio(value, median) > math.log(1.5)  # only what this run's schedule tells apart
+        ]
+        key, value = min(candidates, key=lambda kv: _log_ratio(got, kv[1]))
+        if key == "ok" and _log_ratio(got, median) < math.log(1.3):
+            continue
+        if key == "ok" or _log_ratio(got, value) >= math.log(1.3):
+            return CheckResult(
+                False,
+                f"Kết quả {got * 1e3:.3g} ms, trong khi trung vị đúng của các lần đo là ≈ {median * 1e3:.1f} ms "
+                f"(repeats = {repeats}, warmup = {warmup}).",
+                "wrong_values",
+            )
+        return MY_TIME_IT_MISTAKES.fail(
+            key,
+            got=got,
+            got_ms=got * 1e3,
+            median_ms=median * 1e3,
+            median_s=median,
+            mean_ms=statistics.mean(timed) * 1e3,
+            min_ms=min(timed) * 1e3,
+        )
+    return CheckResult(
+        True,
+        "Chính xác! Hàm gọi `fn` warmup lần không đo, đo đúng repeats lần với synchronize trước và sau mỗi lần, "
+        "và trả về trung vị (giây), với (repeats, warmup) = (3, 2) và (5, 1).",
     )
