@@ -47,7 +47,9 @@ def variant_problems(markdown: str) -> list[str]:
             problems.append(f"'{m.group()}' → '{term}' ({text[max(0, m.start() - 30) : m.end() + 10]!r})")
     # The width is C everywhere ((B, T, C)); the size of one head is d_h. A lone D in math is the old notation.
     for m in _MATH.finditer(text):
-        math = re.sub(r"\\(?:text|mathrm|operatorname|texttt)\{[^{}]*\}", " ", m.group())  # names, not symbols
+        math = re.sub(
+            r"\\(?:text|mathrm|operatorname|texttt)\{[^{}]*\}", " ", m.group()
+        )  # names, not symbols
         if re.search(r"(?<![A-Za-z\\{])D(?![A-Za-z])", math):
             problems.append(f"'D' in math → 'C' (độ rộng) or 'd_h' (một head): {m.group()[:60]!r}")
     return problems
