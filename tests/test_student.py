@@ -178,6 +178,5 @@ def test_the_leaks_the_review_found_stay_fixed():
         "26_challenge_parameters_part1.ipynb"
     )  # the formula, spelt out
     code14 = student_text("14_challenge_code_attention.ipynb", code_only=True)
-    assert (
-        "dim=-2" not in code14 and "def attention_softmax_wrong_axis" not in code14
-    )  # the answer, one edit away
+    # the mistaken versions were the answer one edit away (dim=-1 -> dim=-2)
+    assert "softmax(scores, dim=-2)" not in code14 and "def attention_softmax_wrong_axis" not in code14
