@@ -4,9 +4,11 @@ Hugging Face's ``GPT2LMHeadModel`` stores its projections as ``Conv1D`` layers, 
 ``nn.Linear`` layers, whose weight is (out, in). Loading transposes ``c_attn``, ``c_proj`` and ``c_fc`` weights;
 every other tensor maps one to one. Every shape is checked, and a bad file names its problem.
 
-Where the Hugging Face hub cannot be reached (no network, ``HF_HUB_OFFLINE=1``), ``load_gpt2("gpt2")`` returns the
-small GPT-2-format model shipped with the library (``bundled-gpt2-tiny``) and says so in one line;
-``strict=True`` raises instead.
+When one of OpenAI's four models (``gpt2`` ... ``gpt2-xl``) cannot be had from the Hugging Face hub (no network,
+``HF_HUB_OFFLINE=1``, a hub that does not answer or answers an error), ``load_gpt2`` returns the small
+GPT-2-format model shipped with the library (``bundled-gpt2-tiny``) and says why in one line; ``strict=True``
+raises instead. Any other name is never replaced by the bundled model: a folder that does not exist is an error.
+One deadline (``timeout``) covers name resolution, connection and transfer. Exports are written atomically.
 """
 
 from __future__ import annotations

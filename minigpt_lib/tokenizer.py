@@ -35,14 +35,44 @@ def load_ranks(path=None) -> dict[bytes, int]:
     return ranks
 
 
+def _token_ids(ids, n_vocab: int) -> list[int]:
+    """A flat list of valid token ids from a list, tuple, NumPy array or 1-D tensor; anything else is named."""
+    if hasattr(ids, "ndim") and ids.ndim != 1:
+        raise ValueError(f"decode takes a 1-D sequence of ids, got shape {tuple(ids.shape)}; decode one row at a time.")
+    ids = list(ids.tolist() if hasattr(ids, "tolist") else ids)
+    if not all(isinstance(i, numbers.Integral) and not isinstance(i, bool) for i in ids):
+        raise TypeError("decode needs integer token ids; got non-integers (e.g. 1.7 would be truncated).")
+    bad = [int(i) for i in ids if not 0 <= i < n_vocab]
+    if bad:
+        raise ValueError(f"Token ids {bad[:5]} are outside 0..{n_vocab - 1}.")
+    return [int(i) for i in ids]
+
+
+class GPT2Encoding(tiktoken.Encoding):
+    """tiktoken's ``Encoding`` with clear errors: ``encode`` needs a str, ``decode`` also takes tensors."""
+
+    def encode(self, text, *args, **kwargs):
+        if not isinstance(text, str):
+            raise TypeError(f"encode needs a str, got {type(text).__name__}; decode bytes with .decode('utf-8') first.")
+        return super().encode(text, *args, **kwargs)
+
+    def encode_ordinary(self, text):
+        if not isinstance(text, str):
+            raise TypeError(f"encode_ordinary needs a str, got {type(text).__name__}.")
+        return super().encode_ordinary(text)
+
+    def decode(self, tokens, errors: str = "replace") -> str:
+        return super().decode(_token_ids(tokens, self.n_vocab), errors=errors)
+
+
 @cache
-def gpt2_tokenizer() -> tiktoken.Encoding:
+def gpt2_tokenizer() -> GPT2Encoding:
     """GPT-2's tokenizer, built from the ranks shipped with the library (no download).
 
     Encodes and decodes exactly like ``tiktoken.get_encoding("gpt2")``: 50,257 tokens,
     ``<|endoftext|>`` = 50256.
     """
-    return tiktoken.Encoding(
+    return GPT2Encoding(
         name="gpt2",
         pat_str=GPT2_PATTERN,
         mergeable_ranks=load_ranks(),

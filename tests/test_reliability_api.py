@@ -201,3 +201,15 @@ def test_a_model_larger_than_memory_is_refused_at_once():
     config = GPTConfig(vocab_size=50, block_size=8, n_layer=10**6, n_head=2, n_embd=64)
     with pytest.raises(MemoryError, match="more than this machine's"):
         GPT(config)
+
+
+def test_gpt2_tokenizer_names_bad_input_and_decodes_tensors():
+    tok = mg.gpt2_tokenizer()
+    ids = tok.encode("Hello world")
+    assert tok.decode(torch.tensor(ids)) == "Hello world" == tok.decode(np.array(ids))
+    with pytest.raises(TypeError, match="encode needs a str"):
+        tok.encode(b"Hello")
+    with pytest.raises(ValueError, match="outside 0..50256"):
+        tok.decode([-1])
+    with pytest.raises(ValueError, match="1-D"):
+        tok.decode(torch.tensor([ids]))
