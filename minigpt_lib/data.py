@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Sequence
 
 import torch
@@ -34,7 +35,40 @@ def train_val_split(tokens: torch.Tensor, val_fraction: float = 0.1) -> tuple[to
     return tokens[:n_train], tokens[n_train:]
 
 
+def _as_token_ids(tokens, what: str = "tokens") -> torch.Tensor:
+    """A 1-D integer tensor of token ids from a tensor, list or NumPy array; floats and 2-D input are refused."""
+    if isinstance(tokens, (str, bytes)):
+        raise TypeError(f"{what} must be token ids (integers), got {type(tokens).__name__}; encode the text first.")
+    try:
+        ids = torch.as_tensor(tokens)
+    except (TypeError, ValueError, RuntimeError) as err:
+        raise TypeError(f"{what} must be a sequence of integer token ids ({err}).") from None
+    if ids.dtype == torch.bool or ids.is_floating_point() or ids.is_complex():
+        raise TypeError(
+            f"{what} must hold integer token ids, got dtype {ids.dtype} (a float id like 5.9 would be truncated); "
+            "convert with .long() only if the values are whole numbers."
+        )
+    if ids.ndim != 1:
+        raise ValueError(
+            f"{what} must be a 1-D sequence of token ids, got shape {tuple(ids.shape)}; flatten it "
+            "(tokens.flatten()) or pass one row."
+        )
+    return ids
+
+
+def _positive_int(name: str, value, minimum: int = 1) -> int:
+    try:
+        value = operator.index(value)
+    except TypeError:
+        raise TypeError(f"{name} must be an integer, got {type(value).__name__} {value!r}.") from None
+    if value < minimum:
+        raise ValueError(f"{name} must be {'positive' if minimum == 1 else f'>= {minimum}'}, got {value}.")
+    return value
+
+
 def _check_window(tokens: torch.Tensor, seq_len: int) -> None:
+    if not isinstance(seq_len, int) or isinstance(seq_len, bool):
+        _positive_int("seq_len", seq_len)
     if seq_len <= 0:
         raise ValueError(f"seq_len must be positive, got {seq_len}.")
     if len(tokens) < seq_len + 1:
@@ -48,12 +82,10 @@ class SlidingWindowDataset(Dataset):
     """Windows ``(x, y)`` of ``seq_len`` tokens, ``y`` shifted one token to the right, every ``stride`` tokens."""
 
     def __init__(self, tokens: Sequence[int] | torch.Tensor, seq_len: int, stride: int | None = None):
-        self.tokens = torch.as_tensor(tokens, dtype=torch.long)
+        self.tokens = _as_token_ids(tokens).long()
         _check_window(self.tokens, seq_len)
         self.seq_len = seq_len
-        self.stride = seq_len if stride is None else stride
-        if self.stride <= 0:
-            raise ValueError(f"stride must be positive, got {self.stride}.")
+        self.stride = seq_len if stride is None else _positive_int("stride", stride)
 
     def __len__(self) -> int:
         return (len(self.tokens) - self.seq_len - 1) // self.stride + 1
@@ -74,12 +106,24 @@ def get_batch(
     device: torch.device | str = "cpu",
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """A random batch of windows: x (B, T) and the next tokens y (B, T)."""
+    tokens = _as_token_ids(tokens)
+    batch_size = _positive_int("batch_size", batch_size, minimum=0)
     _check_window(tokens, seq_len)
     starts = torch.randint(len(tokens) - seq_len, (batch_size,), generator=generator)
     offsets = torch.arange(seq_len + 1)
     chunks = tokens[starts[:, None] + offsets]  # (B, T + 1)
     x, y = chunks[:, :-1], chunks[:, 1:]
     return x.to(device), y.to(device)
+
+
+def _ids_any_shape(ids, what: str) -> torch.Tensor:
+    """Integer ids of any shape (an empty list is an empty id tensor); floats are refused."""
+    tensor = torch.as_tensor(ids)
+    if tensor.numel() == 0:
+        return tensor.long()
+    if tensor.dtype == torch.bool or tensor.is_floating_point() or tensor.is_complex():
+        raise TypeError(f"{what} must be integer token ids, got dtype {tensor.dtype} (5.9 would become 5).")
+    return tensor.long()
 
 
 class CompactVocab:
@@ -91,7 +135,7 @@ class CompactVocab:
     """
 
     def __init__(self, token_ids: Sequence[int] | torch.Tensor):
-        self.ids = torch.unique(torch.as_tensor(token_ids, dtype=torch.long))  # sorted original ids
+        self.ids = torch.unique(_ids_any_shape(token_ids, "token_ids"))  # sorted original ids
         self._index = {int(t): i for i, t in enumerate(self.ids)}
 
     @property
@@ -100,16 +144,15 @@ class CompactVocab:
 
     def compact(self, token_ids: Sequence[int] | torch.Tensor) -> torch.Tensor:
         """Original ids -> compact ids."""
+        ids = _ids_any_shape(token_ids, "token_ids")
         try:
-            return torch.tensor([self._index[int(t)] for t in torch.as_tensor(token_ids).flatten()]).view(
-                torch.as_tensor(token_ids).shape
-            )
+            return torch.tensor([self._index[int(t)] for t in ids.flatten()], dtype=torch.long).view(ids.shape)
         except KeyError as err:
             raise ValueError(f"Token id {err.args[0]} does not occur in the corpus this vocabulary was built from.") from None
 
     def expand(self, compact_ids: Sequence[int] | torch.Tensor) -> torch.Tensor:
         """Compact ids -> original ids."""
-        compact_ids = torch.as_tensor(compact_ids, dtype=torch.long)
+        compact_ids = _ids_any_shape(compact_ids, "compact_ids")
         if compact_ids.numel() and (compact_ids.min() < 0 or compact_ids.max() >= self.size):
             raise ValueError(f"Compact ids must be in 0..{self.size - 1}.")
         return self.ids[compact_ids]

@@ -22,12 +22,19 @@ def with_loss(logits: torch.Tensor, targets: torch.Tensor | None):
         return logits
     if targets.shape != logits.shape[:-1]:
         raise ValueError(f"targets have shape {tuple(targets.shape)}, expected {tuple(logits.shape[:-1])} (B, T).")
+    if not torch.compiler.is_compiling() and targets.numel() and bool((targets == -1).all()):
+        raise ValueError("every target is -1 (ignored), so the loss is a mean over nothing; give some real targets.")
     loss = F.cross_entropy(logits.reshape(-1, logits.size(-1)), targets.reshape(-1), ignore_index=-1)
     return logits, loss
 
 
 def check_tokens(idx: torch.Tensor, vocab_size: int, max_len: int | None = None) -> None:
     """Clear errors for the usual mistakes: wrong dtype or rank, ids out of range, too long a context."""
+    if not torch.is_tensor(idx):
+        raise TypeError(
+            f"Token ids must be a torch tensor (B, T) of integers, got {type(idx).__name__}; "
+            "convert with torch.tensor(ids) (add [None] for one sequence)."
+        )
     if idx.dtype not in (torch.long, torch.int, torch.int32, torch.int64):
         raise TypeError(f"Token ids must be an integer tensor (torch.long), got {idx.dtype}.")
     if idx.ndim != 2:
@@ -137,6 +144,7 @@ class GPT(nn.Module):
 
     def __init__(self, config: GPTConfig):
         super().__init__()
+        config.check_fits_in_memory(torch.empty(0).device.type)  # not minutes of allocation first
         self.config = config
         self.transformer = nn.ModuleDict(
             dict(
