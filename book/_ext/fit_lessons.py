@@ -161,6 +161,24 @@ def wrap_docstring(literal: str, indent: int, limit: int) -> str | None:
     return f"{prefix}{quote}" + f"\n{pad}".join(pieces) + f"\n{pad}{quote}"
 
 
+def wrap_multiline_docstring(literal: str, column: int, limit: int) -> str | None:
+    """A multi-line docstring with its too-long lines wrapped (each keeps its indentation)."""
+    out = []
+    for number, line in enumerate(literal.split("\n")):
+        start = column if number == 0 else 0  # the first line starts after the code before the quotes
+        if start + len(line) <= limit:
+            out.append(line)
+            continue
+        indent = " " * column if number == 0 else line[: len(line) - len(line.lstrip())]
+        first, *rest = textwrap.wrap(
+            line.strip(), width=limit - len(indent), break_long_words=False, break_on_hyphens=False
+        )
+        out.append(first if number == 0 else indent + first)
+        out.extend(indent + piece for piece in rest)
+    fitted = "\n".join(out)
+    return fitted if fitted != literal else None
+
+
 def fit_strings(source: str, limit: int) -> str:
     """Cut the first string literal that makes its line too long; called until nothing changes."""
     lines = source.split("\n")
@@ -172,20 +190,23 @@ def fit_strings(source: str, limit: int) -> str:
             depth += 1
         elif tok.type == tokenize.OP and tok.string in ")]}":
             depth -= 1
-        if tok.type != tokenize.STRING or tok.start[0] != tok.end[0]:
+        if tok.type != tokenize.STRING:
             continue
-        row = tok.start[0] - 1
+        row, end_row = tok.start[0] - 1, tok.end[0] - 1
         line = lines[row]
-        if len(line) <= limit:
+        if all(len(physical) <= limit for physical in lines[row : end_row + 1]):
             continue
         indent = len(line) - len(line.lstrip())
         before = significant[index - 1] if index else None
         after = significant[index + 1] if index + 1 < len(significant) else None
-        if tok.string.endswith(('"""', "\'\'\'")):
-            statement = (before is None or before.type in (tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT)) and (
-                after is not None and after.type in (tokenize.NEWLINE, tokenize.ENDMARKER)
-            )
-            replacement = wrap_docstring(tok.string, indent, limit) if statement else None
+        triple = tok.string.endswith(('"""', "\'\'\'"))
+        statement = (before is None or before.type in (tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT)) and (
+            after is not None and after.type in (tokenize.NEWLINE, tokenize.ENDMARKER)
+        )
+        if triple and statement and row != end_row:
+            replacement = wrap_multiline_docstring(tok.string, tok.start[1], limit)
+        elif triple or row != end_row:
+            replacement = wrap_docstring(tok.string, indent, limit) if triple and statement else None
         else:
             pieces = cut_string(tok.string, limit - max(indent + 8, tok.start[1]))
             if not pieces:
@@ -200,7 +221,8 @@ def fit_strings(source: str, limit: int) -> str:
                 replacement = "(\n" + joined + "\n" + " " * indent + ")"
         if replacement is None:
             continue
-        lines[row] = line[: tok.start[1]] + replacement + line[tok.end[1] :]
+        head, tail = line[: tok.start[1]], lines[end_row][tok.end[1] :]
+        lines[row : end_row + 1] = (head + replacement + tail).split("\n")
         return "\n".join(lines)
     return source
 
