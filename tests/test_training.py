@@ -100,7 +100,8 @@ def test_ddp_gradients_after_all_reduce_equal_the_combined_batch_gradient(tmp_pa
         for name, p in model.named_parameters():
             # Only the order of float32 additions differs (a mean of two half-batch means vs one mean).
             scale = p.grad.abs().max().item()
-            torch.testing.assert_close(grads[name], p.grad, rtol=1e-4, atol=1e-5 * scale, msg=lambda m: f"rank {rank}: {name}: {m}")
+            where = f"rank {rank}: {name}"
+            torch.testing.assert_close(grads[name], p.grad, rtol=1e-4, atol=1e-5 * scale, msg=lambda m, where=where: f"{where}: {m}")
 
 
 def test_ddp_replicas_stay_identical_and_follow_one_process(tmp_path):
