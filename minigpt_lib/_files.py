@@ -22,6 +22,10 @@ SHA256 = {
     "gpt2.tiktoken": "306cd27f03c1a714eca7108e03d66b7dc042abe8c258b44c199a7ed9838dd930",
     # written by benchmarks/ladder.py
     "ladder.json": "970a190f622075d40ddb3e382eb8e189741d562a99be7f31756897875e537bf0",
+    # written by benchmarks/train_lucbat_gpt.py (lesson 33)
+    "lucbat_gpt/char.safetensors": "a38ffd64a928f57ad55a1515b378e4f3b06f06697d03c3263d6266df50135909",
+    "lucbat_gpt/bpe.safetensors": "6095fdb61e52b96ec6814f9a00b48f2698ee07070b2bc3a1ab02ffeda9e33c50",
+    "lucbat_gpt/results.json": "8d0acc708bfeb8c49f3ba95cc057d74e4246a4893e18d35bbdf9ef34afdc2105",
     # written by benchmarks/gpt2_devices.py
     "reference_timings.json": "d91897d34b66a28b68e2359040d619610723a816bc4e66ad61ca137ac1c9893c",
     "timemachine.txt": "124084573ad7c355a60f71ed1a9e306746f46c454bd0c448df605095454265d8",

@@ -33,4 +33,5 @@ LESSONS: list[tuple[str, str]] = [
     ("30_llm_architecture", "Kiến trúc mô hình ngôn ngữ lớn"),
     ("31_own_bpe_tokenizer", "Tự xây bộ tách từ BPE cho tiếng Việt"),
     ("32_lucbat_form", "Luật thơ lục bát: thanh điệu và vần"),
+    ("33_gpt_writes_lucbat", "GPT viết thơ lục bát"),
 ]

@@ -56,6 +56,7 @@ from __future__ import annotations
 import random
 import unicodedata
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 __all__ = [
     "TONES",
@@ -83,8 +84,33 @@ _MARK_OF = {name: mark for mark, name in _TONE_MARKS.items()}
 BANG = frozenset({"ngang", "huyền"})
 
 # Onsets, longest first. "gi" and "qu" are handled apart (see parse_syllable).
-_ONSETS = ("ngh", "ng", "nh", "ch", "gh", "kh", "ph", "th", "tr",
-           "b", "c", "d", "đ", "g", "h", "k", "l", "m", "n", "p", "r", "s", "t", "v", "x")
+_ONSETS = (
+    "ngh",
+    "ng",
+    "nh",
+    "ch",
+    "gh",
+    "kh",
+    "ph",
+    "th",
+    "tr",
+    "b",
+    "c",
+    "d",
+    "đ",
+    "g",
+    "h",
+    "k",
+    "l",
+    "m",
+    "n",
+    "p",
+    "r",
+    "s",
+    "t",
+    "v",
+    "x",
+)
 _VOWEL_LETTERS = set("aăâeêioôơuưy")
 
 # Nucleus spellings, longest first, and the codas each may take ("" = open syllable).
@@ -92,7 +118,8 @@ _STOPS_NASALS = ("c", "ch", "m", "n", "ng", "nh", "p", "t")
 _CODAS_OF: dict[str, tuple[str, ...]] = {
     "iê": ("c", "m", "n", "ng", "p", "t", "u"),
     "yê": ("c", "m", "n", "ng", "p", "t", "u"),
-    "ia": ("",), "ya": ("",),
+    "ia": ("",),
+    "ya": ("",),
     "ươ": ("c", "i", "m", "n", "ng", "p", "t", "u"),
     "ưa": ("",),
     "uô": ("c", "i", "m", "n", "ng", "p", "t"),
@@ -151,7 +178,9 @@ class CoupletCheck:
 
     ok: bool
     problems: list[str] = field(default_factory=list)
-    broken: set[str] = field(default_factory=set)  # subset of {"length", "syllable", "tone", "rhyme", "next_rhyme", "pitch"}
+    broken: set[str] = field(
+        default_factory=set
+    )  # subset of {"length", "syllable", "tone", "rhyme", "next_rhyme", "pitch"}
 
     def __bool__(self) -> bool:
         return self.ok
@@ -180,7 +209,9 @@ def syllables(line: str) -> list[str]:
 def _single_word(syllable: str) -> str:
     s = _nfc(syllable).strip().strip(_PUNCTUATION)
     if not s or len(s.split()) != 1:
-        raise ValueError(f"Expected one syllable (one word), got {syllable!r}; split a line with syllables(line).")
+        raise ValueError(
+            f"Expected one syllable (one word), got {syllable!r}; split a line with syllables(line)."
+        )
     return s
 
 
@@ -189,7 +220,9 @@ def tone(syllable: str) -> str:
     s = _single_word(syllable)
     marks = [_TONE_MARKS[c] for c in unicodedata.normalize("NFD", s) if c in _TONE_MARKS]
     if len(marks) > 1:
-        raise ValueError(f"{syllable!r} carries {len(marks)} tone marks ({', '.join(marks)}); a syllable has one.")
+        raise ValueError(
+            f"{syllable!r} carries {len(marks)} tone marks ({', '.join(marks)}); a syllable has one."
+        )
     if not any(c.lower() in _VOWEL_LETTERS for c in strip_tone(s)):
         raise ValueError(f"{syllable!r} has no vowel, so it is not a Vietnamese syllable and has no tone.")
     return marks[0] if marks else "ngang"
@@ -203,7 +236,9 @@ def tone_class(syllable: str) -> str:
 def strip_tone(syllable: str) -> str:
     """The syllable without its tone mark, NFC (``"người"`` -> ``"ngươi"``); other diacritics stay."""
     s = _nfc(syllable)
-    return unicodedata.normalize("NFC", "".join(c for c in unicodedata.normalize("NFD", s) if c not in _TONE_MARKS))
+    return unicodedata.normalize(
+        "NFC", "".join(c for c in unicodedata.normalize("NFD", s) if c not in _TONE_MARKS)
+    )
 
 
 def _split_rhyme(rest: str, after_qu: bool) -> tuple[str, str, str] | None:
@@ -212,11 +247,11 @@ def _split_rhyme(rest: str, after_qu: bool) -> tuple[str, str, str] | None:
     for medial in medials:
         if not rest.startswith(medial):
             continue
-        body = rest[len(medial):]
+        body = rest[len(medial) :]
         for nucleus in _NUCLEI:
             if not body.startswith(nucleus):
                 continue
-            coda = body[len(nucleus):]
+            coda = body[len(nucleus) :]
             if coda not in _CODAS_OF[nucleus]:
                 continue
             if medial and not after_qu and nucleus not in _AFTER_MEDIAL[medial]:
@@ -234,6 +269,13 @@ def parse_syllable(syllable: str) -> Syllable:
     + the vowel ``i`` otherwise (*gì*, *gìn*); ``qu`` is the onset ``q`` + the medial ``u`` (*quê* = q + u + ê).
     Raises ``ValueError`` for a word that is not a Vietnamese syllable.
     """
+    if not isinstance(syllable, str):
+        raise TypeError(f"Expected a str, got {type(syllable).__name__}.")
+    return _parse_syllable(syllable)
+
+
+@lru_cache(maxsize=1 << 16)  # a poem repeats its syllables: parse each spelling once
+def _parse_syllable(syllable: str) -> Syllable:
     word = _single_word(syllable)
     t = tone(word)
     bare = strip_tone(word).lower()
@@ -247,7 +289,7 @@ def parse_syllable(syllable: str) -> Syllable:
     else:
         for candidate in _ONSETS:
             if bare.startswith(candidate):
-                onset, rest = candidate, bare[len(candidate):]
+                onset, rest = candidate, bare[len(candidate) :]
                 break
     parts = None
     if after_qu:
@@ -255,7 +297,9 @@ def parse_syllable(syllable: str) -> Syllable:
     elif rest:
         parts = _split_rhyme(rest, after_qu=False)
     if parts is None:
-        raise ValueError(f"{syllable!r} is not a Vietnamese syllable (no known rhyme after the onset {onset!r}).")
+        raise ValueError(
+            f"{syllable!r} is not a Vietnamese syllable (no known rhyme after the onset {onset!r})."
+        )
     medial, nucleus, coda = parts
     return Syllable(word, onset, medial, nucleus, coda, t)
 
@@ -270,7 +314,11 @@ def with_tone(syllable: str, new_tone: str) -> str:
         raise ValueError(f"Unknown tone {new_tone!r}; choose one of {', '.join(TONES)}.")
     s = parse_syllable(syllable)
     word = strip_tone(s.text)
-    start = len(s.onset) + len(s.medial) - (1 if s.onset == "gi" and s.nucleus == "iê" and word[2:3].lower() == "ê" else 0)
+    start = (
+        len(s.onset)
+        + len(s.medial)
+        - (1 if s.onset == "gi" and s.nucleus == "iê" and word[2:3].lower() == "ê" else 0)
+    )
     if s.onset == "q":
         start = 2  # q + u: the u is the medial
     nucleus = word[start : start + len(s.nucleus)]
@@ -371,7 +419,9 @@ def _rhyme_problem(a: Syllable | None, b: Syllable | None, what: str) -> str | N
     return f"Vần: {what} («{a.text}» và «{b.text}»): {why}."
 
 
-def check_couplet(luc: str, bat: str, next_luc: str | None = None, strict_pitch: bool = False) -> CoupletCheck:
+def check_couplet(
+    luc: str, bat: str, next_luc: str | None = None, strict_pitch: bool = False
+) -> CoupletCheck:
     """Check one lục bát couplet (and its link to the next lục line, if given) against the rules of the module.
 
     Returns a :class:`CoupletCheck`: ``ok``, and ``problems`` in Vietnamese, each naming the rule and the position.
@@ -389,8 +439,10 @@ def check_couplet(luc: str, bat: str, next_luc: str | None = None, strict_pitch:
             if pos <= len(words) and parsed[name][pos - 1] is not None:
                 s = parsed[name][pos - 1]
                 if s.tone_class != wanted:
-                    problems.append(f"Luật thanh: tiếng thứ {pos} của {name} phải là thanh {_CLASS_NAME[wanted]}, "
-                                    f"«{s.text}» mang thanh {s.tone} ({s.tone_class}).")
+                    problems.append(
+                        f"Luật thanh: tiếng thứ {pos} của {name} phải là thanh {_CLASS_NAME[wanted]}, "
+                        f"«{s.text}» mang thanh {s.tone} ({s.tone_class})."
+                    )
                     broken.add("tone")
     luc_s, bat_s = parsed["câu lục"], parsed["câu bát"]
     luc6 = luc_s[5] if len(luc_s) == 6 else None
@@ -407,20 +459,28 @@ def check_couplet(luc: str, bat: str, next_luc: str | None = None, strict_pitch:
                 nxt6 = parse_syllable(nxt[5])
             except ValueError:
                 nxt6 = None
-                problems.append(f"Âm tiết: tiếng thứ 6 của câu lục sau, «{nxt[5]}», không phải một âm tiết tiếng Việt.")
+                problems.append(
+                    f"Âm tiết: tiếng thứ 6 của câu lục sau, «{nxt[5]}», không phải một âm tiết tiếng Việt."
+                )
                 broken.add("next_rhyme")
-            problem = _rhyme_problem(bat8, nxt6, "tiếng thứ 8 của câu bát phải vần với tiếng thứ 6 của câu lục sau")
+            problem = _rhyme_problem(
+                bat8, nxt6, "tiếng thứ 8 của câu bát phải vần với tiếng thứ 6 của câu lục sau"
+            )
             if problem:
                 problems.append(problem)
                 broken.add("next_rhyme")
         else:
-            problems.append(f"Vần: câu lục sau phải có 6 tiếng để nối vần với tiếng thứ 8 của câu bát, "
-                            f"đang có {len(nxt)}.")
+            problems.append(
+                f"Vần: câu lục sau phải có 6 tiếng để nối vần với tiếng thứ 8 của câu bát, "
+                f"đang có {len(nxt)}."
+            )
             broken.add("next_rhyme")
     if strict_pitch and bat6 is not None and bat8 is not None and bat6.tone_class == bat8.tone_class == "B":
         if bat6.tone == bat8.tone:
-            problems.append(f"Trầm bổng: tiếng thứ 6 và thứ 8 của câu bát nên khác nhau ngang/huyền, "
-                            f"cả «{bat6.text}» và «{bat8.text}» đều mang thanh {bat6.tone}.")
+            problems.append(
+                f"Trầm bổng: tiếng thứ 6 và thứ 8 của câu bát nên khác nhau ngang/huyền, "
+                f"cả «{bat6.text}» và «{bat8.text}» đều mang thanh {bat6.tone}."
+            )
             broken.add("pitch")
     return CoupletCheck(ok=not problems, problems=problems, broken=broken)
 
@@ -431,8 +491,10 @@ def couplets(text: str) -> list[tuple[str, str, str | None]]:
     A last lục line without its bát is dropped (a generated text may stop in the middle of a couplet).
     """
     lines = [line.strip() for line in _nfc(text).splitlines() if line.strip()]
-    return [(lines[i], lines[i + 1], lines[i + 2] if i + 2 < len(lines) else None)
-            for i in range(0, len(lines) - 1, 2)]
+    return [
+        (lines[i], lines[i + 1], lines[i + 2] if i + 2 < len(lines) else None)
+        for i in range(0, len(lines) - 1, 2)
+    ]
 
 
 def score_poem(text: str, strict_pitch: bool = False) -> float:

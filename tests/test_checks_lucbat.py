@@ -21,8 +21,9 @@ def bt_solution(line):
 
 
 def bt_huyen_is_trac(line):
-    return "".join("T" if (TRAC | {"\u0300"}) & set(unicodedata.normalize("NFD", w)) else "B"
-                   for w in lb.syllables(line))
+    return "".join(
+        "T" if (TRAC | {"\u0300"}) & set(unicodedata.normalize("NFD", w)) else "B" for w in lb.syllables(line)
+    )
 
 
 def bt_no_nfd(line):
@@ -30,16 +31,22 @@ def bt_no_nfd(line):
 
 
 def bt_hoi_nga_bang(line):
-    return "".join("T" if {"\u0301", "\u0323"} & set(unicodedata.normalize("NFD", w)) else "B"
-                   for w in lb.syllables(line))
+    return "".join(
+        "T" if {"\u0301", "\u0323"} & set(unicodedata.normalize("NFD", w)) else "B"
+        for w in lb.syllables(line)
+    )
 
 
 def bt_list(line):
     return list(bt_solution(line))
 
 
-BT_MUTANTS = {"huyen_is_trac": bt_huyen_is_trac, "no_nfd": bt_no_nfd, "hoi_nga_bang": bt_hoi_nga_bang,
-              "not_a_string": bt_list}
+BT_MUTANTS = {
+    "huyen_is_trac": bt_huyen_is_trac,
+    "no_nfd": bt_no_nfd,
+    "hoi_nga_bang": bt_hoi_nga_bang,
+    "not_a_string": bt_list,
+}
 
 
 def key(line):
@@ -71,8 +78,12 @@ def copied_over_poem(lines, poem):
     return sum(key(x) in verses for x in lines) / len([v for v in poem.splitlines() if v.strip()])
 
 
-COPIED_MUTANTS = {"case_sensitive": copied_case_sensitive, "raw_lines": copied_raw, "substring": copied_substring,
-                  "over_poem": copied_over_poem}
+COPIED_MUTANTS = {
+    "case_sensitive": copied_case_sensitive,
+    "raw_lines": copied_raw,
+    "substring": copied_substring,
+    "over_poem": copied_over_poem,
+}
 
 
 def test_bt_solution_passes():

@@ -13,9 +13,23 @@ KIEU = load_corpus("truyen_kieu")
 
 @pytest.mark.parametrize(
     "syllable, tone",
-    [("ta", "ngang"), ("tà", "huyền"), ("tá", "sắc"), ("tả", "hỏi"), ("tã", "ngã"), ("tạ", "nặng"),
-     ("người", "huyền"), ("Ấy", "sắc"), ("nặng", "nặng"), ("hỏi", "hỏi"), ("ngã", "ngã"), ("đường", "huyền"),
-     ("thuở", "hỏi"), ("khuya", "ngang"), ("quốc", "sắc")],
+    [
+        ("ta", "ngang"),
+        ("tà", "huyền"),
+        ("tá", "sắc"),
+        ("tả", "hỏi"),
+        ("tã", "ngã"),
+        ("tạ", "nặng"),
+        ("người", "huyền"),
+        ("Ấy", "sắc"),
+        ("nặng", "nặng"),
+        ("hỏi", "hỏi"),
+        ("ngã", "ngã"),
+        ("đường", "huyền"),
+        ("thuở", "hỏi"),
+        ("khuya", "ngang"),
+        ("quốc", "sắc"),
+    ],
 )
 def test_every_tone_nfc_and_nfd(syllable, tone):
     assert lb.tone(syllable) == tone
@@ -27,7 +41,9 @@ def test_nfd_input_parses_like_nfc():
     for word in ["người", "giữa", "khuyên", "quốc", "Nguyễn", "thuở", "ậm"]:
         assert lb.parse_syllable(NFD(word)) == lb.parse_syllable(word)
     assert lb.syllables(NFD("Trăm năm trong cõi người ta,")) == lb.syllables("Trăm năm trong cõi người ta,")
-    assert lb.check_couplet(NFD("Trăm năm trong cõi người ta,"), NFD("Chữ tài chữ mệnh khéo là ghét nhau.")).ok
+    assert lb.check_couplet(
+        NFD("Trăm năm trong cõi người ta,"), NFD("Chữ tài chữ mệnh khéo là ghét nhau.")
+    ).ok
 
 
 def test_strip_tone_keeps_the_other_diacritics():
@@ -96,12 +112,29 @@ def test_bad_input_errors():
 @pytest.mark.parametrize(
     "a, b, kind",
     [
-        ("ta", "là", "chính"), ("nhau", "dâu", "thông"), ("hoa", "ca", "chính"), ("kia", "khuya", "chính"),
-        ("kì", "kỳ", "chính"), ("tuần", "dân", "chính"), ("qua", "xa", "chính"), ("giêng", "riêng", "chính"),
-        ("tay", "mây", "thông"), ("sang", "thương", "thông"), ("lòng", "không", "thông"), ("xanh", "tình", "thông"),
-        ("người", "mười", "chính"), ("ơi", "người", "thông"), ("mai", "đôi", "thông"), ("thư", "ngơ", "thông"),
-        ("tờ", "ra", "thông"), ("nghe", "thề", "thông"), ("gì", "kia", "thông"), ("suông", "thương", "thông"),
-        ("yên", "tiên", "chính"), ("tên", "yên", "thông"), ("đau", "sao", "thông"),
+        ("ta", "là", "chính"),
+        ("nhau", "dâu", "thông"),
+        ("hoa", "ca", "chính"),
+        ("kia", "khuya", "chính"),
+        ("kì", "kỳ", "chính"),
+        ("tuần", "dân", "chính"),
+        ("qua", "xa", "chính"),
+        ("giêng", "riêng", "chính"),
+        ("tay", "mây", "thông"),
+        ("sang", "thương", "thông"),
+        ("lòng", "không", "thông"),
+        ("xanh", "tình", "thông"),
+        ("người", "mười", "chính"),
+        ("ơi", "người", "thông"),
+        ("mai", "đôi", "thông"),
+        ("thư", "ngơ", "thông"),
+        ("tờ", "ra", "thông"),
+        ("nghe", "thề", "thông"),
+        ("gì", "kia", "thông"),
+        ("suông", "thương", "thông"),
+        ("yên", "tiên", "chính"),
+        ("tên", "yên", "thông"),
+        ("đau", "sao", "thông"),
         ("ta", "tư", None),  # a ~ ơ and ơ ~ ư, but not a ~ ư
         ("sang", "suông", None),  # uông ~ ương only, not ang
         ("ta", "tá", None),  # bằng does not rhyme with trắc
@@ -123,7 +156,11 @@ def test_rhyme_key_separates_ay_from_ai_and_joins_spellings():
     assert lb.rhyme_key("mưa") == lb.rhyme_key("giữa")
 
 
-LUC, BAT, NEXT = "Trăm năm trong cõi người ta,", "Chữ tài chữ mệnh khéo là ghét nhau.", "Trải qua một cuộc bể dâu,"
+LUC, BAT, NEXT = (
+    "Trăm năm trong cõi người ta,",
+    "Chữ tài chữ mệnh khéo là ghét nhau.",
+    "Trải qua một cuộc bể dâu,",
+)
 
 
 def test_known_couplets_pass():
@@ -169,7 +206,10 @@ def test_strict_pitch_passes_the_classical_couplet():
 def test_couplets_pairs_lines_and_drops_a_trailing_luc():
     text = "\n".join([LUC, BAT, NEXT, "Những điều trông thấy mà đau đớn lòng.", "Lạ gì bỉ sắc tư phong,"])
     pairs = lb.couplets(text)
-    assert pairs == [(LUC, BAT, NEXT), (NEXT, "Những điều trông thấy mà đau đớn lòng.", "Lạ gì bỉ sắc tư phong,")]
+    assert pairs == [
+        (LUC, BAT, NEXT),
+        (NEXT, "Những điều trông thấy mà đau đớn lòng.", "Lạ gì bỉ sắc tư phong,"),
+    ]
     assert lb.score_poem(text) == 1.0
 
 
@@ -183,9 +223,18 @@ def test_truyen_kieu_passes_and_random_pairs_fail():
 
 @pytest.mark.parametrize(
     "word, tone, expected",
-    [("ta", "sắc", "tá"), ("người", "ngang", "ngươi"), ("tiên", "ngã", "tiễn"), ("mưa", "sắc", "mứa"),
-     ("giêng", "sắc", "giếng"), ("quê", "nặng", "quệ"), ("khuya", "nặng", "khuỵa"), ("Kiều", "hỏi", "Kiểu"),
-     ("mua", "sắc", "múa"), ("Ấy", "ngang", "Ây")],
+    [
+        ("ta", "sắc", "tá"),
+        ("người", "ngang", "ngươi"),
+        ("tiên", "ngã", "tiễn"),
+        ("mưa", "sắc", "mứa"),
+        ("giêng", "sắc", "giếng"),
+        ("quê", "nặng", "quệ"),
+        ("khuya", "nặng", "khuỵa"),
+        ("Kiều", "hỏi", "Kiểu"),
+        ("mua", "sắc", "múa"),
+        ("Ấy", "ngang", "Ây"),
+    ],
 )
 def test_with_tone(word, tone, expected):
     assert lb.with_tone(word, tone) == expected

@@ -25,8 +25,10 @@ def _reference_bt_pattern(line: str) -> str:
 def _bt_huyen_is_trac(line: str) -> str:
     """Counts huyền (the grave accent) as trắc: only an unmarked syllable is bằng."""
     marks = _TRAC | {"\u0300"}
-    return "".join("T" if any(c in marks for c in unicodedata.normalize("NFD", w)) else "B"
-                   for w in lucbat.syllables(line))
+    return "".join(
+        "T" if any(c in marks for c in unicodedata.normalize("NFD", w)) else "B"
+        for w in lucbat.syllables(line)
+    )
 
 
 def _bt_without_nfd(line: str) -> str:
@@ -37,21 +39,31 @@ def _bt_without_nfd(line: str) -> str:
 def _bt_hoi_nga_as_bang(line: str) -> str:
     """Only sắc and nặng are trắc; hỏi and ngã were put with bằng."""
     marks = {"\u0301", "\u0323"}
-    return "".join("T" if any(c in marks for c in unicodedata.normalize("NFD", w)) else "B"
-                   for w in lucbat.syllables(line))
+    return "".join(
+        "T" if any(c in marks for c in unicodedata.normalize("NFD", w)) else "B"
+        for w in lucbat.syllables(line)
+    )
 
 
 BT_PATTERN_MISTAKES = Mistakes(
-    Mistake("huyen_is_trac",
-            "Bạn xếp thanh huyền vào nhóm trắc. Thanh bằng gồm hai thanh: ngang (không dấu) và huyền (`à`); "
-            "trắc là sắc, hỏi, ngã, nặng.", (_bt_huyen_is_trac,)),
-    Mistake("no_nfd",
-            "Với văn bản NFC, hàm của bạn không thấy dấu thanh nào: mỗi chữ có dấu là một ký tự dựng sẵn. Chuyển "
-            "từng tiếng sang NFD (`unicodedata.normalize(\"NFD\", w)`) rồi mới tìm dấu kết hợp.", (_bt_without_nfd,)),
-    Mistake("hoi_nga_bang",
-            "Bạn coi thanh hỏi và thanh ngã là bằng. Trắc gồm bốn thanh: sắc, hỏi, ngã, nặng.",
-            (_bt_hoi_nga_as_bang,)),
-    Mistake("not_a_string", "Hàm phải trả về một chuỗi (str) như \"BBBTBB\", không phải list."),
+    Mistake(
+        "huyen_is_trac",
+        "Bạn xếp thanh huyền vào nhóm trắc. Thanh bằng gồm hai thanh: ngang (không dấu) và huyền (`à`); "
+        "trắc là sắc, hỏi, ngã, nặng.",
+        (_bt_huyen_is_trac,),
+    ),
+    Mistake(
+        "no_nfd",
+        "Với văn bản NFC, hàm của bạn không thấy dấu thanh nào: mỗi chữ có dấu là một ký tự dựng sẵn. Chuyển "
+        'từng tiếng sang NFD (`unicodedata.normalize("NFD", w)`) rồi mới tìm dấu kết hợp.',
+        (_bt_without_nfd,),
+    ),
+    Mistake(
+        "hoi_nga_bang",
+        "Bạn coi thanh hỏi và thanh ngã là bằng. Trắc gồm bốn thanh: sắc, hỏi, ngã, nặng.",
+        (_bt_hoi_nga_as_bang,),
+    ),
+    Mistake("not_a_string", 'Hàm phải trả về một chuỗi (str) như "BBBTBB", không phải list.'),
 )
 
 
@@ -76,7 +88,11 @@ def check_bt_pattern(fn: Callable[[str], str]) -> CheckResult:
     if first.error is None and isinstance(first.value, (list, tuple)):
         return BT_PATTERN_MISTAKES.fail("not_a_string")
     return check_function(
-        fn, _reference_bt_pattern, _hidden_lines(), BT_PATTERN_MISTAKES, name="Hàm bt_pattern",
+        fn,
+        _reference_bt_pattern,
+        _hidden_lines(),
+        BT_PATTERN_MISTAKES,
+        name="Hàm bt_pattern",
         success="Chính xác! Bằng là ngang và huyền, trắc là sắc, hỏi, ngã, nặng; dấu thanh đọc được ở cả NFC và NFD.",
         describe=lambda args: repr(args[0]),
     )
@@ -117,27 +133,44 @@ def _copied_over_poem(lines, poem):
 
 
 COPIED_SHARE_MISTAKES = Mistakes(
-    Mistake("case_sensitive",
-            "Bạn so chữ hoa với chữ thường như hai chữ khác nhau: một câu chép lại nhưng viết hoa đầu câu khác đi vẫn "
-            "là chép. Đưa các tiếng về chữ thường (`w.lower()`) trước khi so.", (_copied_case_sensitive,)),
-    Mistake("raw_lines",
-            "Bạn so nguyên dòng, nên một dấu phẩy hay dấu chấm khác là đủ để coi là không chép. So theo dãy tiếng "
-            "(`lb.syllables`, đã bỏ dấu câu).", (_copied_raw_lines,)),
-    Mistake("substring",
-            "Bạn coi một dòng là chép khi nó nằm ở bất kỳ đâu trong bài thơ, kể cả là một khúc của một câu. Đề bài "
-            "đếm những dòng trùng với **trọn một câu** của bài thơ.", (_copied_substring,)),
-    Mistake("over_poem",
-            "Bạn chia cho số câu của bài thơ. Tỉ lệ là trên số **dòng được sinh ra**.", (_copied_over_poem,)),
+    Mistake(
+        "case_sensitive",
+        "Bạn so chữ hoa với chữ thường như hai chữ khác nhau: một câu chép lại nhưng viết hoa đầu câu khác đi vẫn "
+        "là chép. Đưa các tiếng về chữ thường (`w.lower()`) trước khi so.",
+        (_copied_case_sensitive,),
+    ),
+    Mistake(
+        "raw_lines",
+        "Bạn so nguyên dòng, nên một dấu phẩy hay dấu chấm khác là đủ để coi là không chép. So theo dãy tiếng "
+        "(`lb.syllables`, đã bỏ dấu câu).",
+        (_copied_raw_lines,),
+    ),
+    Mistake(
+        "substring",
+        "Bạn coi một dòng là chép khi nó nằm ở bất kỳ đâu trong bài thơ, kể cả là một khúc của một câu. Đề bài "
+        "đếm những dòng trùng với **trọn một câu** của bài thơ.",
+        (_copied_substring,),
+    ),
+    Mistake(
+        "over_poem",
+        "Bạn chia cho số câu của bài thơ. Tỉ lệ là trên số **dòng được sinh ra**.",
+        (_copied_over_poem,),
+    ),
 )
 
 
 def _hidden_samples() -> list[tuple[list[str], str]]:
-    poem = "Trăm năm trong cõi người ta,\nChữ tài chữ mệnh khéo là ghét nhau.\nTrải qua một cuộc bể dâu,\n" \
-           "Những điều trông thấy mà đau đớn lòng.\n"
+    poem = (
+        "Trăm năm trong cõi người ta,\nChữ tài chữ mệnh khéo là ghét nhau.\nTrải qua một cuộc bể dâu,\n"
+        "Những điều trông thấy mà đau đớn lòng.\n"
+    )
     return [
         (["Trăm năm trong cõi người ta,", "Chữ tài chữ mệnh khéo là thương nhau."], poem),
         (["trăm năm trong cõi người ta", "Trải qua một cuộc bể dâu!"], poem),  # case and punctuation differ
-        (["Trải qua một cuộc", "Những điều trông thấy mà đau đớn lòng.", "Trăng lên"], poem),  # a part of a line
+        (
+            ["Trải qua một cuộc", "Những điều trông thấy mà đau đớn lòng.", "Trăng lên"],
+            poem,
+        ),  # a part of a line
         (["Lạ gì bỉ sắc tư phong,"], poem),
         (["Những điều trông thấy mà đau đớn lòng"] * 3 + ["Chữ Tài chữ Mệnh khéo là ghét nhau"], poem),
     ]
@@ -147,7 +180,11 @@ def _hidden_samples() -> list[tuple[list[str], str]]:
 def check_copied_line_share(fn: Callable[[list[str], str], float]) -> CheckResult:
     """Check ``fn(lines, poem) -> float``, the share of generated lines that are a whole line of the poem (lesson 33)."""
     return check_function(
-        fn, _reference_copied_share, _hidden_samples(), COPIED_SHARE_MISTAKES, name="Hàm copied_line_share",
+        fn,
+        _reference_copied_share,
+        _hidden_samples(),
+        COPIED_SHARE_MISTAKES,
+        name="Hàm copied_line_share",
         success="Chính xác! Một dòng là chép khi dãy tiếng của nó (chữ thường, bỏ dấu câu) trùng trọn một câu của bài thơ.",
         describe=lambda args: f"{len(args[0])} dòng: {args[0]}",
     )
