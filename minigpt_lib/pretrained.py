@@ -320,6 +320,18 @@ class _Cancelled(Exception):
     pass
 
 
+class _AnsweredEvent(threading.Event):
+    """An event that also sets ``wake`` (the caller waits on ``wake``, set on an answer or when the worker ends)."""
+
+    def __init__(self, wake: threading.Event):
+        super().__init__()
+        self._wake = wake
+
+    def set(self) -> None:
+        super().set()
+        self._wake.set()
+
+
 def _download_file(url: str, target: Path, connect_timeout: float, cancel: threading.Event) -> None:
     """GET ``url`` into ``target`` (atomically), giving up as soon as ``cancel`` is set."""
     request = urllib.request.Request(url, headers={"User-Agent": "minigpt_lib"})
@@ -343,13 +355,13 @@ def _download_file(url: str, target: Path, connect_timeout: float, cancel: threa
         atomic_write(target, write)
 
 
-def _download(repo_id: str, connect_timeout: float, cancel: threading.Event, first_answer: threading.Event) -> Path:
+def _download(repo_id: str, connect_timeout: float, cancel: threading.Event, answered: threading.Event) -> Path:
     """config.json and the weights of a hub model, into ``cache_dir()``."""
     base = f"{_endpoint()}/{repo_id}/resolve/main"
     folder = cache_dir() / repo_id.replace("/", "--")
     folder.mkdir(parents=True, exist_ok=True)
     _download_file(f"{base}/config.json", folder / "config.json", connect_timeout, cancel)
-    first_answer.set()
+    answered.set()
     for name in WEIGHT_FILES:
         try:
             _download_file(f"{base}/{name}", folder / name, connect_timeout, cancel)
@@ -417,24 +429,28 @@ def _fetch_from_hub(repo_id: str, timeout: float, connect_timeout: float) -> Pat
     first_answer, cancel = threading.Event(), threading.Event()
     outcome: dict[str, object] = {}
 
+    answered = _AnsweredEvent(first_answer)  # set once config.json arrived; wakes the caller too
+
     def work() -> None:
         try:
-            outcome["path"] = _download(repo_id, connect_timeout, cancel, first_answer)
+            outcome["path"] = _download(repo_id, connect_timeout, cancel, answered)
         except BaseException as err:  # reported to the caller, never lost in the thread
             outcome["error"] = err
         finally:
+            outcome["answered"] = answered.is_set()
             first_answer.set()
 
     worker = threading.Thread(target=work, name=f"load_gpt2({repo_id})", daemon=True)
     worker.start()
+    first_budget = min(connect_timeout, timeout)
+    no_answer = _Unavailable(
+        f"the hub at {endpoint} gave no answer within {first_budget:g} s (name resolution, connection "
+        "and config.json); the network may be down or behind a stalled proxy",
+        f"Hub tại {endpoint} không trả lời trong {first_budget:g} giây",
+    )
     try:
-        first_budget = min(connect_timeout, timeout)
         if not first_answer.wait(first_budget):
-            raise _Unavailable(
-                f"the hub at {endpoint} gave no answer within {first_budget:g} s (name resolution, connection "
-                "and config.json); the network may be down or behind a stalled proxy",
-                f"Hub tại {endpoint} không trả lời trong {first_budget:g} giây",
-            )
+            raise no_answer
         worker.join(max(0.0, timeout - (time.monotonic() - start)))
         if worker.is_alive():
             raise _Unavailable(
@@ -448,6 +464,9 @@ def _fetch_from_hub(repo_id: str, timeout: float, connect_timeout: float) -> Pat
         err = outcome["error"]
         if isinstance(err, CheckpointError):
             raise err
+        reason = getattr(err, "reason", err)  # urllib wraps socket errors in URLError
+        if isinstance(reason, (TimeoutError, socket.timeout)) and not outcome.get("answered"):
+            raise no_answer from err  # its own socket timeout came first: still no answer at all
         raise _explain(err, endpoint, host, repo_id) from err
     return outcome["path"]  # type: ignore[return-value]
 

@@ -172,3 +172,61 @@ def test_offline_notice_names_offline_mode(monkeypatch, tmp_path, capsys):
 def test_timeouts_must_be_positive_numbers(bad):
     with pytest.raises(ValueError, match="timeout must be a positive number"):
         load_gpt2("gpt2", timeout=bad)
+
+
+@pytest.fixture
+def file_server():
+    """Serves the bundled model as the hub's 'gpt2' (weights behind a redirect, as the real hub's CDN)."""
+    from minigpt_lib.pretrained import bundled_model_path
+
+    folder = bundled_model_path()
+    requests = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            if self.path.startswith(("/gpt2/", "/cdn/")):  # (huggingface_hub may query its own /api paths)
+                requests.append(self.path)
+            if self.path == "/gpt2/resolve/main/model.safetensors":
+                self.send_response(302)
+                self.send_header("Location", "/cdn/model.safetensors")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            name = {"/gpt2/resolve/main/config.json": "config.json", "/cdn/model.safetensors": "model.safetensors"}.get(self.path)
+            if name is None:
+                self.send_response(404)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            data = (folder / name).read_bytes()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", requests
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_working_hub_is_downloaded_once_then_read_from_the_cache(online, file_server, capsys):
+    import torch
+
+    from minigpt_lib.pretrained import load_bundled
+
+    endpoint, requests = file_server
+    online(endpoint)
+    model = load_gpt2("gpt2", strict=True, timeout=30.0, connect_timeout=5.0)
+    assert capsys.readouterr().out == ""  # no fallback notice: this is the hub's model
+    idx = torch.arange(10)[None]
+    with torch.no_grad():
+        torch.testing.assert_close(model(idx), load_bundled()(idx), atol=0, rtol=0)
+    assert len(requests) == 3  # config.json, the redirect, the weights
+    online("http://127.0.0.1:9")  # the hub is gone: the cached copy is used without the network
+    load_gpt2("gpt2", strict=True, timeout=1.0, connect_timeout=1.0)
+    assert len(requests) == 3
