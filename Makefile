@@ -11,7 +11,7 @@ export PYTHONHASHSEED := 0
 export TOKENIZERS_PARALLELISM := false
 export HF_HUB_OFFLINE ?= 1
 
-.PHONY: setup book test browser student clean lock
+.PHONY: setup book test browser student format clean lock
 
 setup: $(VENV)/.installed
 
@@ -26,10 +26,12 @@ $(VENV)/.installed: requirements.txt constraints.txt pyproject.toml
 
 # Execute every lesson in parallel into Jupyter Book's cache, then build (cell errors and warnings abort).
 # A lesson that failed in the cache is executed again by the build, which then stops on the error.
+# --all reads every page again (outputs from the cache): Sphinx copies book/_static only when it writes pages,
+# so a change to the book's CSS or fonts alone would not reach _build/html otherwise.
 book: setup
 	yes | $(BIN)/jcache notebook -p _build/.jupyter_cache add lessons/*.ipynb >/dev/null  # "yes": create the cache
 	$(BIN)/jcache project -p _build/.jupyter_cache execute --executor local-parallel -t 300
-	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/jupyter-book build . -W -n --keep-going
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/jupyter-book build . -W -n --keep-going --all
 	@echo "Sách đã dựng xong: _build/html/index.html"
 
 test: setup browser
@@ -42,6 +44,11 @@ browser:
 	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
 		echo "Không cài được chromium (cần quyền root): các kiểm thử trình duyệt sẽ bị bỏ qua."
+
+# Fit the lessons' code to the book's column (lessons/ruff.toml: 80 columns): long comments and strings wrapped,
+# then `ruff format` on every code cell but the setup cell (minigpt_lib/setup_cell.py writes that one).
+format: setup
+	$(BIN)/python book/_ext/fit_lessons.py lessons/*.ipynb
 
 student: setup
 	$(BIN)/python -m minigpt_lib.student lessons student
