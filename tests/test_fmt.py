@@ -135,9 +135,8 @@ def test_number_style_rules_catch_each_way():
     assert not number_style_problems("$V = 50.257$ và 124.439.808. GPT-2 124M")
 
 
-# Ladder lessons whose prose is being rewritten with their experiments (issues 6/8), and lessons 31-33 being
-# written now: their numbers follow when those are done.
-PENDING = {"02", "10", "16", "17", "33"}
+# Lesson 33 is being written now: its numbers follow when it is done.
+PENDING = {"33"}
 
 
 @pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.stem[:2])
@@ -160,21 +159,9 @@ def test_lesson_prose_writes_numbers_one_way(path):
 # ---- ... and what they print ------------------------------------------------------------------------------------
 
 _SPEC = re.compile(r"^(?:[^{}]?[<>^=])?[+ -]?\d*(?P<comma>,)?(?:\.\d+)?(?P<type>[fe%]?)$")
-# Cells still printing Python's own number format, by lesson: GPU-path cells being rewritten (20, 22, 29), and the
-# ladder lessons whose experiments are being rewritten (issues 6/8). The count may only go down.
-PRINT_PENDING = {
-    "02": 99,
-    "10": 99,
-    "15": 99,
-    "16": 99,
-    "17": 99,
-    "18": 99,
-    "19": 99,
-    "21": 99,
-    "20": 3,
-    "22": 9,
-    "29": 1,
-}
+# Cells still printing Python's own number format, by lesson: GPU-path cells owned by the GPU work (20, 22, 29).
+# The count may only go down.
+PRINT_PENDING = {"20": 3, "22": 9, "29": 1}
 
 
 def english_number_formats(source: str) -> list[str]:
