@@ -99,3 +99,49 @@ def test_make_batch_fn():
 def test_plot_ladder(stored):
     ax = mg.viz.plot_ladder(stored, live={"model3": stored["rungs"]["model3"]["mean"]})
     assert len(ax.get_xticklabels()) == len(ladder.RUNG_KEYS)
+
+
+# --- lesson 19's task that needs several heads (minigpt_lib.tasks) ---------------------------------------------
+
+
+def test_last_letter_digit_answers_by_brute_force():
+    from minigpt_lib.tasks import LastLetterDigit
+
+    task = LastLetterDigit(n_symbols=4, block_size=12)
+    x, y = task.batch(64, torch.Generator().manual_seed(0))
+    assert x.shape == y.shape == (64, 12)
+    assert int(x.max()) <= task.query_token < task.vocab_size and int(y.max()) < task.vocab_size
+    for row_x, row_y in zip(x.tolist(), y.tolist(), strict=True):
+        for t, (tok, ans) in enumerate(zip(row_x, row_y, strict=True)):
+            letters = [v for v in row_x[: t + 1] if v < 4]
+            digits = [v - 4 for v in row_x[: t + 1] if 4 <= v < 8]
+            expected = letters[-1] * 4 + digits[-1] if tok == task.query_token and letters and digits else -1
+            assert ans == expected
+    assert (y >= 0).sum() > 64, "enough scored positions to measure accuracy"
+
+
+def test_lookup_mass_sees_a_head_that_fetches_one_answer():
+    from minigpt_lib.tasks import LastLetterDigit, lookup_mass
+
+    task = LastLetterDigit()
+    x, y = task.batch(16, torch.Generator().manual_seed(1))
+    letter_pos, digit_pos = task.last_positions(x)
+    B, T = x.shape
+    exact = torch.zeros(B, 2, T, T)  # head 0 looks at the last letter, head 1 at the last digit
+    exact[:, 0].scatter_(2, letter_pos.clamp(min=0)[..., None], 1.0)
+    exact[:, 1].scatter_(2, digit_pos.clamp(min=0)[..., None], 1.0)
+    torch.testing.assert_close(lookup_mass(exact, task, x, y), torch.tensor([[1.0, 0.0], [0.0, 1.0]]))
+    uniform = torch.ones(T, T).tril()
+    uniform = (uniform / uniform.sum(-1, keepdim=True)).expand(B, 1, T, T)
+    assert lookup_mass(uniform, task, x, y).max() < 0.3  # a head that looks everywhere fails the measure
+
+
+def test_last_letter_digit_rejects_bad_sizes():
+    from minigpt_lib.tasks import LastLetterDigit, masked_accuracy
+
+    with pytest.raises(ValueError, match="n_symbols"):
+        LastLetterDigit(n_symbols=1)
+    with pytest.raises(ValueError, match="p_query"):
+        LastLetterDigit(p_query=1.0)
+    with pytest.raises(ValueError, match="no scored position"):
+        masked_accuracy(torch.nn.Identity(), torch.zeros(1, 3, 5), torch.full((1, 3), -1))
