@@ -253,20 +253,10 @@ def line_scores(continuations: list[str]) -> dict:
             n_lines += 1
             want = 6 if k % 2 == 0 else 8
             words = lucbat.syllables(line)
-            ok_len = len(words) == want
-            length_ok += ok_len
-            try:
-                parsed = [lucbat.parse_syllable(w) for w in words]
-            except ValueError:
-                parsed = None
-            pattern = {2: "B", 4: "T", 6: "B", 8: "B"} if want == 8 else {2: "B", 4: "T", 6: "B"}
-            ok_tone = (
-                ok_len
-                and parsed is not None
-                and all(parsed[p - 1].tone_class == c for p, c in pattern.items())
-            )
-            tone_ok += ok_tone
-            good.append(parsed if ok_tone else None)
+            length_ok += len(words) == want
+            parsed = line_form(line, want)
+            tone_ok += parsed is not None
+            good.append(parsed)
         for k in (0, 2):
             if good[k] is not None and good[k + 1] is not None:
                 pairs += 1
@@ -337,3 +327,114 @@ def evaluate_all(n_prompts: int = 200, seed: int = 0, temperatures=TEMPERATURES)
     results["bits"] = {k: results["models"][k]["info"]["val_bits_per_char"] for k in KINDS}
     assert all(math.isfinite(v) for v in results["bits"].values())
     return results
+
+
+# --- The checker as a verifier during generation (rejection sampling, best-of-n) ---------------------------------
+
+
+def line_form(line: str, n_syllables: int) -> list[lucbat.Syllable] | None:
+    """The parsed syllables of ``line`` if it keeps the rules of a single line: ``n_syllables`` words (6 for lục,
+    8 for bát), each a Vietnamese syllable, tones B-T-B (lục) or B-T-B-B (bát) at the even positions; else None."""
+    if n_syllables not in (6, 8):
+        raise ValueError(f"A lục bát line has 6 or 8 syllables, not {n_syllables}.")
+    words = lucbat.syllables(line)
+    if len(words) != n_syllables:
+        return None
+    try:
+        parsed = [lucbat.parse_syllable(w) for w in words]
+    except ValueError:
+        return None
+    pattern = lucbat._BAT_PATTERN if n_syllables == 8 else lucbat._LUC_PATTERN
+    return parsed if all(parsed[p - 1].tone_class == c for p, c in pattern.items()) else None
+
+
+def line_is_acceptable(candidate: str, previous: list[str]) -> bool:
+    """Whether ``candidate`` can follow the lines ``previous`` (lục first, alternating) without breaking a rule that
+    is already decidable: its own length, syllables and tones; a bát's 6th syllable rhymes with the lục's 6th; a lục
+    (after the first) has its 6th syllable rhyme with the previous bát's 8th. A poem made only of acceptable lines
+    passes :func:`lucbat.check_couplet` on every couplet."""
+    k = len(previous)
+    parsed = line_form(candidate, 8 if k % 2 else 6)
+    if parsed is None:
+        return False
+    if k == 0:
+        return True
+    before = line_form(previous[-1], 6 if k % 2 else 8)
+    if before is None:  # an earlier line broke the form: the rhyme with it cannot be checked
+        return False
+    return lucbat.rhymes(before[5], parsed[5]) if k % 2 else lucbat.rhymes(before[7], parsed[5])
+
+
+@dataclass
+class VerifiedPoem:
+    """The result of :func:`generate_with_verifier`: the lines, and for each line how many candidates were looked at
+    and whether one of them was accepted (if none was, the last candidate was kept and the poem breaks a rule)."""
+
+    lines: list[str]
+    tries: list[int]
+    accepted: list[bool]
+
+    @property
+    def text(self) -> str:
+        return "".join(line + "\n" for line in self.lines)
+
+
+def generate_with_verifier(
+    propose, prompt: str, n_lines: int = 2 * COUPLETS_PER_SAMPLE + 1, max_tries: int = 32, batch: int = 8
+) -> VerifiedPoem:
+    """Write ``n_lines`` lines after ``prompt`` (which ends with a bát line and a newline), line by line: ask
+    ``propose(context, n)`` for ``n`` candidate next lines, keep the first one that :func:`line_is_acceptable`
+    accepts given the lines written so far, append it to the context and go on. At most ``max_tries`` candidates per
+    line, asked for ``batch`` at a time; ``tries`` counts the candidates up to and including the accepted one (what
+    drawing one at a time would cost). The model proposes, the rules decide."""
+    if n_lines < 1 or max_tries < 1 or batch < 1:
+        raise ValueError(f"n_lines, max_tries and batch must be >= 1, got {n_lines}, {max_tries}, {batch}.")
+    if prompt and not prompt.endswith("\n"):
+        raise ValueError("The prompt must end at a line boundary (a newline after the last bát line).")
+    lines: list[str] = []
+    tries: list[int] = []
+    accepted: list[bool] = []
+    for _ in range(n_lines):
+        context = prompt + "".join(line + "\n" for line in lines)
+        looked, chosen = 0, None
+        while looked < max_tries and chosen is None:
+            candidates = propose(context, min(batch, max_tries - looked))
+            if not candidates:
+                raise ValueError("propose(context, n) returned no candidates; it must return n lines.")
+            for cand in candidates:
+                looked += 1
+                last = cand
+                if line_is_acceptable(cand, lines):
+                    chosen = cand
+                    break
+        lines.append(chosen if chosen is not None else last.strip())
+        tries.append(looked)
+        accepted.append(chosen is not None)
+    return VerifiedPoem(lines, tries, accepted)
+
+
+def line_proposer(
+    model: nn.Module,
+    tokenizer,
+    temperature: float,
+    generator: torch.Generator | None = None,
+    max_line_tokens: int | None = None,
+):
+    """A ``propose(context, n)`` for :func:`generate_with_verifier`: ``n`` samples of the model at ``temperature``
+    after the end of ``context`` (generated as one batch), each cut at its first newline ("" if it has none)."""
+    if max_line_tokens is None:
+        # a bát line: ~35 characters, ~12 BPE tokens
+        max_line_tokens = 60 if isinstance(tokenizer, CharTokenizer) else 24
+    keep = model.config.block_size - max_line_tokens if hasattr(model, "config") else 1
+
+    @torch.no_grad()
+    def propose(context: str, n: int) -> list[str]:
+        ids = tokenizer.encode(context)[-keep:]
+        idx = torch.tensor([ids] * n)  # (n, T0)
+        new = generate(model, idx, max_line_tokens, temperature=temperature, generator=generator)[
+            :, len(ids) :
+        ]
+        texts = [_decode(tokenizer, row) for row in new.tolist()]  # (n,) strings
+        return [t.split("\n")[0].strip() if "\n" in t else "" for t in texts]
+
+    return propose

@@ -77,3 +77,49 @@ def test_stored_results_cover_models_and_baselines():
         ]
     with pytest.raises(ValueError, match="Unknown model kind"):
         lg.load_model("word")
+
+
+def test_verifier_keeps_the_first_acceptable_line_and_counts_tries():
+    good = FIRST  # Truyện Kiều's first five lines: every couplet passes the checker
+    bad = "một hai ba bốn năm sáu bảy"  # 7 syllables: never a lục or bát line
+    calls = []
+
+    # A fake model: for each line, two bad candidates, then the poem's next line, then bad ones.
+    def propose(context, n):
+        given = sum(n_asked for c, n_asked in calls if c == context)
+        calls.append((context, n))
+        k = context.count("\n") - 1  # lines written after the one-line prompt
+        return ([bad, bad, good[k]] + [bad] * 99)[given : given + n]
+
+    prompt = "Lời quê chắp nhặt dông dài,\n"
+    poem = lg.generate_with_verifier(propose, prompt, n_lines=5, max_tries=8, batch=2)
+    assert poem.lines == good and poem.accepted == [True] * 5 and poem.tries == [3] * 5
+    assert calls[2][0] == prompt + good[0] + "\n" and all(n == 2 for _, n in calls)
+    assert all(c.ok for c in lg.sample_checks(poem.text))
+
+
+def test_verifier_rejects_lines_that_break_a_decidable_rule():
+    luc, bat = FIRST[0], FIRST[1]
+    assert lg.line_is_acceptable(luc, []) and lg.line_is_acceptable(bat, [luc])
+    # a bát line whose 6th syllable does not rhyme with lục[6]
+    assert not lg.line_is_acceptable(FIRST[3], [luc])
+    assert not lg.line_is_acceptable(bat, [])  # 8 syllables where a lục is due
+    assert lg.line_is_acceptable(FIRST[2], [luc, bat]) and not lg.line_is_acceptable(FIRST[4], [luc, bat])
+
+
+def test_verifier_keeps_the_last_candidate_when_none_passes():
+    poem = lg.generate_with_verifier(lambda c, n: ["sai luật"] * n, "", n_lines=2, max_tries=5, batch=4)
+    assert poem.lines == ["sai luật"] * 2 and poem.accepted == [False, False] and poem.tries == [5, 5]
+    assert not any(c.ok for c in lg.sample_checks(poem.text))
+    with pytest.raises(ValueError, match="newline"):
+        lg.generate_with_verifier(lambda c, n: ["x"] * n, "no newline")
+
+
+def test_line_proposer_returns_n_lines_from_a_model():
+    tok = CharTokenizer(KIEU)
+    torch.manual_seed(0)
+    model = GPT(GPTConfig(vocab_size=tok.n_vocab, block_size=32, n_layer=1, n_head=1, n_embd=8)).eval()
+    lines = lg.line_proposer(model, tok, 1.0, torch.Generator().manual_seed(0), max_line_tokens=8)(
+        FIRST[0] + "\n", 3
+    )
+    assert len(lines) == 3 and all(isinstance(x, str) and "\n" not in x for x in lines)
