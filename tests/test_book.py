@@ -6,6 +6,7 @@ The browser is Debian's Chromium (``make browser`` installs it), driven by Playw
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import http.server
 import json
@@ -15,6 +16,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import unicodedata
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urldefrag, urlparse
@@ -198,3 +200,239 @@ def test_page_in_a_real_browser(page_path, server, browser):
         assert title.startswith(f"{number}."), f"{page_path}: title {title!r} should start with {number}."
         plots = plotting_cells(stem)
         assert state["figures"] >= plots, f"{page_path}: {plots} cells draw figures but the page shows {state['figures']}"
+
+
+# --- The reading surface: fonts, width, widgets, interface language (issue 11) ---------------------------------
+
+DESKTOP = {"width": 1280, "height": 900}
+MONO = "Noto Sans Mono"
+FONTS_CSS = ROOT / "book" / "_static" / "fonts" / "fonts.css"
+
+
+def shipped_ranges(family: str) -> list[tuple[int, int]]:
+    """The code points that the book's own font files cover, from the unicode-range of each @font-face."""
+    ranges = []
+    for face in re.findall(r"@font-face\s*{(.*?)}", FONTS_CSS.read_text(encoding="utf-8"), re.DOTALL):
+        if f'font-family: "{family}"' not in face:
+            continue
+        for low, high in re.findall(r"U\+([0-9A-F]+)(?:-([0-9A-F]+))?", face.split("unicode-range:")[1]):
+            ranges.append((int(low, 16), int(high or low, 16)))
+    return ranges
+
+
+def covered(char: str, ranges: list[tuple[int, int]]) -> bool:
+    return any(low <= ord(char) <= high for low, high in ranges)
+
+
+def letter_of_the_font(char: str) -> bool:
+    """ASCII or a precomposed Latin letter (Vietnamese ones included): the shipped font has each of them."""
+    return (char.isascii() and char.isprintable()) or "\u00c0" <= char <= "\u024f" or "\u1e00" <= char <= "\u1eff"
+
+
+@contextlib.contextmanager
+def offline_page(browser, server, page_path, viewport=DESKTOP):
+    """A page opened with every request outside the book's own server refused; `page.external` lists them."""
+    context = browser.new_context(viewport=viewport)
+    page = context.new_page()
+    page.external = []
+    page.errors = []
+    page.on("pageerror", lambda exc: page.errors.append(str(exc)))
+
+    def only_the_book(route):
+        if route.request.url.startswith(server):
+            route.continue_()
+        else:
+            page.external.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", only_the_book)
+    page.goto(f"{server}/{page_path}", wait_until="load")
+    page.evaluate("() => window.MathJax && window.MathJax.startup ? window.MathJax.startup.promise : null")
+    page.evaluate("() => document.fonts.ready.then(() => true)")
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+# Every text node of code and outputs that holds a letter beyond ASCII gets its parent marked for the font probe.
+MARK_TEXT = """() => {
+  const blocks = [...document.querySelectorAll('main div.cell_input pre, main div.cell_output pre, main div.highlight pre')];
+  const probes = [];
+  for (const [b, pre] of blocks.entries()) {
+    const walker = document.createTreeWalker(pre, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      const el = node.parentElement;
+      if (!/[\\u00c0-\\u024f\\u1e00-\\u1eff]/.test(node.data) || el.hasAttribute('data-font-probe')) continue;
+      el.setAttribute('data-font-probe', probes.length);
+      const own = [...el.childNodes].filter(n => n.nodeType === Node.TEXT_NODE).map(n => n.data).join('');
+      probes.push({block: b, text: own});
+    }
+  }
+  const style = pre => getComputedStyle(pre);
+  return {
+    probes,
+    blocks: blocks.map(pre => ({
+      family: style(pre).fontFamily.split(',')[0].trim().replace(/["']/g, ''),
+      // fonts.check is true only if the faces of the shipped font that cover this text are loaded
+      loaded: document.fonts.check(`${style(pre).fontWeight} ${style(pre).fontSize} "MONO"`,
+                                   pre.textContent.replace(/\\s/g, '') || 'a'),
+      first: pre.textContent.trim().split('\\n')[0].slice(0, 60),
+    })),
+  };
+}""".replace("MONO", MONO)
+
+
+def font_problems(page) -> tuple[int, list[str]]:
+    """(code and output blocks seen, the problems): a block whose text is not drawn in the shipped monospace font.
+
+    Three views: the computed style (the font asked for), `document.fonts.check` (its faces loaded), and what
+    Chromium actually drew with (DevTools' CSS.getPlatformFontsForNode): glyphs from another font are allowed only
+    for characters other than ASCII and precomposed Latin letters (✅, →, ‖, a lone combining mark), never for a
+    Vietnamese letter.
+    """
+    state = page.evaluate(MARK_TEXT)
+    problems = []
+    for i, block in enumerate(state["blocks"]):
+        if block["family"] != MONO:
+            problems.append(f"block {i} ({block['first']!r}): font-family {block['family']!r}, not {MONO!r}")
+        elif not block["loaded"]:
+            problems.append(f"block {i} ({block['first']!r}): {MONO} is not loaded for its text")
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("DOM.enable")
+    cdp.send("CSS.enable")
+    root = cdp.send("DOM.getDocument", {"depth": -1})["root"]["nodeId"]
+    node_ids = cdp.send("DOM.querySelectorAll", {"nodeId": root, "selector": "[data-font-probe]"})["nodeIds"]
+    for node_id in node_ids:
+        attributes = cdp.send("DOM.getAttributes", {"nodeId": node_id})["attributes"]
+        probe = state["probes"][int(attributes[attributes.index("data-font-probe") + 1])]
+        fonts = cdp.send("CSS.getPlatformFontsForNode", {"nodeId": node_id})["fonts"]
+        fallback = sum(f["glyphCount"] for f in fonts if not (f["isCustomFont"] and f["familyName"] == MONO))
+        text = probe["text"]  # a letter before a combining mark (NFD) is drawn with the mark, by one font
+        others = sum(
+            1 for i, ch in enumerate(text)
+            if not ch.isspace() and (not letter_of_the_font(ch) or unicodedata.combining(text[i + 1 : i + 2] or " "))
+        )
+        if fallback > others:
+            drawn = ", ".join(f"{f['familyName']} ({f['glyphCount']})" for f in fonts)
+            problems.append(f"block {probe['block']}: {probe['text'].strip()[:50]!r} drawn with {drawn}")
+    cdp.detach()
+    return len(state["blocks"]), problems
+
+
+LESSON_PAGES = [p for p in PAGES if p.startswith("lessons/")]
+
+
+def test_the_shipped_fonts_have_every_vietnamese_letter():
+    ranges = shipped_ranges(MONO)
+    letters = "ăâđêôơưáàảãạấầẩẫậắằẳẵặéèẻẽẹếềểễệíìỉĩịóòỏõọốồổỗộớờởỡợúùủũụứừửữựýỳỷỹỵ"
+    for family in (MONO, "Noto Sans"):
+        missing = [ch for ch in letters + letters.upper() if not covered(ch, shipped_ranges(family))]
+        assert not missing, f"{family}: no @font-face covers {''.join(missing)}"
+    for face in re.findall(r'url\("([^"]+)"\)', FONTS_CSS.read_text(encoding="utf-8")):
+        assert (FONTS_CSS.parent / face).exists(), f"fonts.css names {face}, which is not shipped"
+    for folder in ("noto-sans-mono", "noto-sans"):
+        assert "SIL Open Font License" in (FONTS_CSS.parent / folder / "OFL.txt").read_text(encoding="utf-8")
+    assert ranges
+
+
+@pytest.mark.parametrize("page_path", LESSON_PAGES)
+def test_code_and_outputs_are_drawn_in_the_shipped_font(page_path, server, browser):
+    with offline_page(browser, server, page_path) as page:
+        blocks, problems = font_problems(page)
+    assert blocks, f"{page_path}: no code block found"
+    assert not problems, f"{page_path}: code not drawn in {MONO}:\n" + "\n".join(problems[:20])
+
+
+def test_the_font_check_sees_a_fallback_font(server, browser):
+    """The check above can fail: the same lesson with its code forced into a system font is reported."""
+    with offline_page(browser, server, "lessons/01_intro.html") as page:
+        page.add_style_tag(content='pre, pre * { font-family: "DejaVu Sans Mono", monospace !important; }')
+        page.evaluate("() => document.fonts.ready.then(() => true)")
+        _, problems = font_problems(page)
+    assert any("font-family" in p for p in problems), "a block in a system font was not reported"
+    assert any("drawn with" in p for p in problems), "Vietnamese letters drawn by a system font were not reported"
+
+
+# Code blocks, outputs, tables, formulas and figures whose content is wider than the column they sit in.
+TOO_WIDE = """() => {
+  const column = (document.querySelector('article.bd-article') || document.body).getBoundingClientRect();
+  const kinds = [['div.cell_input pre', 'code'], ['div.cell_output pre', 'output'], ['div.highlight pre', 'code block'],
+                 ['table', 'table'], ['mjx-container[display="true"]', 'formula'], ['div.cell_output img', 'figure'],
+                 ['div.cell_output .jupyter-widgets', 'widget']];
+  const found = [];
+  const seen = new Set();
+  for (const [selector, kind] of kinds) {
+    for (const el of document.querySelectorAll('main ' + selector)) {
+      if (seen.has(el)) continue;
+      seen.add(el);
+      const box = el.getBoundingClientRect();
+      const scrolls = el.scrollWidth > el.clientWidth + 1 && getComputedStyle(el).overflowX !== 'visible';
+      if (scrolls || box.right > column.right + 1) {
+        const text = (el.textContent || el.getAttribute('alt') || '').trim().split('\\n')[0].slice(0, 70);
+        found.push(`${kind} ${Math.round(el.scrollWidth)} px in ${Math.round(Math.min(el.clientWidth, column.width))} px: ${text}`);
+      }
+    }
+  }
+  return found;
+}"""
+
+
+@pytest.mark.parametrize("page_path", PAGES)
+def test_nothing_scrolls_sideways_and_nothing_comes_from_the_network(page_path, server, browser):
+    with offline_page(browser, server, page_path) as page:
+        too_wide = page.evaluate(TOO_WIDE)
+        external, errors = page.external, page.errors
+    assert not too_wide, f"{page_path}: {len(too_wide)} blocks wider than the column at 1280 px:\n" + "\n".join(too_wide)
+    assert not external, f"{page_path}: asks the network for {external[:5]} (the book must work offline)"
+    assert not errors, f"{page_path}: JavaScript errors offline: {errors}"
+
+
+def widget_pages() -> list[str]:
+    return [p for p in LESSON_PAGES if (HTML / p).exists() and "widget-view+json" in (HTML / p).read_text("utf-8")]
+
+
+def test_widgets_render_offline(book, server, browser):
+    pages = widget_pages()
+    assert pages, "no lesson page has a saved widget (tqdm's progress bars should leave one)"
+    for page_path in pages[:3]:
+        with offline_page(browser, server, page_path) as page:
+            page.wait_for_function(
+                "() => document.querySelectorAll('script[type=\"application/vnd.jupyter.widget-view+json\"]').length"
+                " <= document.querySelectorAll('main .jupyter-widgets.widget-container, main .widget-inline-hbox,"
+                " main .widget-hbox, main .widget-vbox, main .widget-html').length",
+                timeout=15_000,
+            )
+            progress = page.evaluate("() => document.querySelectorAll('main .widget-progress, main .progress').length")
+            external = page.external
+        assert not external, f"{page_path}: widgets asked the network for {external[:3]}"
+        if "tqdm" in (HTML / page_path).read_text("utf-8"):
+            assert progress, f"{page_path}: tqdm's progress bar was not drawn"
+
+
+def test_the_interface_is_in_vietnamese(book):
+    english = ["Show code cell", "Hide code cell", "Launch on", "Search this book", "Search the docs",
+               "Toggle primary sidebar", "Toggle secondary sidebar", "Link to this heading", "previous page",
+               "Chủ đề sách nhân sư"]
+    for page_path in PAGES:
+        html = (book / page_path).read_text(encoding="utf-8")
+        text = re.sub(r"<script.*?</script>", "", html, flags=re.DOTALL)
+        left = [word for word in english if word in text]
+        assert not left, f"{page_path}: interface words left in English: {left}"
+        if page_path.startswith("lessons/"):
+            assert "Hiện mã" in text, f"{page_path}: the hidden setup cell should offer 'Hiện mã'"
+            assert "Mở trên Colab" in text, f"{page_path}: the Colab button should read 'Mở trên Colab'"
+        assert text.count("search-button-field") <= 1, f"{page_path}: two search boxes"
+
+
+def test_lesson_25_figures_keep_their_size(server, browser):
+    """Lesson 25's multi-panel figures are drawn near their natural size: their labels stay readable."""
+    with offline_page(browser, server, "lessons/25_visualizing_nano_gpt.html") as page:
+        sizes = page.evaluate(
+            "() => [...document.querySelectorAll('main .cell_output img')].map(i => [i.naturalWidth, i.clientWidth])"
+        )
+    assert len(sizes) >= 5, f"lesson 25 shows {len(sizes)} figures"
+    shrunk = [f"{natural} px drawn at {drawn} px" for natural, drawn in sizes if drawn < 0.85 * natural]
+    assert not shrunk, (
+        "lesson 25: figures shrunk below 85 % (labels unreadable): draw fewer panels per row\n" + "\n".join(shrunk)
+    )
