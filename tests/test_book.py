@@ -119,10 +119,14 @@ def test_colab_links_point_at_the_repository_notebooks(book):
         links = [link for link in parse(book / "lessons" / f"{stem}.html").links if "colab.research.google.com" in link]
         assert links, f"{stem}: no Colab link"
         for link in links:
-            match = re.fullmatch(r"https://colab\.research\.google\.com/github/(.+?)/blob/main/(lessons/.+\.ipynb)", link)
+            # A lesson with exercises opens its student version (minigpt_lib.student.colab_url), the others the lesson.
+            match = re.fullmatch(
+                r"https://colab\.research\.google\.com/github/(.+?)/blob/main/((?:lessons|student)/.+\.ipynb)", link
+            )
             assert match, f"{stem}: unexpected Colab link {link}"
             assert match.group(1) == slug, f"{stem}: the Colab link names {match.group(1)}, not {slug}"
             assert (ROOT / match.group(2)).exists(), f"{stem}: the Colab link opens {match.group(2)}, which does not exist"
+            assert match.group(2).endswith(f"/{stem}.ipynb"), f"{stem}: the Colab link opens another lesson"
 
 
 class QuietHandler(http.server.SimpleHTTPRequestHandler):
