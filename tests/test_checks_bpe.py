@@ -9,25 +9,13 @@ from minigpt_lib.bpe import count_pairs, merge_pair, most_frequent_pair
 from minigpt_lib.checks import MERGE_STEP_MISTAKES, check_bpe_merge_step
 
 
-def merge(ids, pair, new_id):
-    out, i = [], 0
-    while i < len(ids):
-        if i + 1 < len(ids) and (ids[i], ids[i + 1]) == pair:
-            out.append(new_id)
-            i += 2
-        else:
-            out.append(ids[i])
-            i += 1
-    return out
-
-
 def solution(words, new_id):
     counts = {}
     for ids, freq in words.items():
         for pair in zip(ids, ids[1:], strict=False):
             counts[pair] = counts.get(pair, 0) + freq
     best = min(counts, key=lambda p: (-counts[p], p))
-    return best, {tuple(merge(ids, best, new_id)): freq for ids, freq in words.items()}
+    return best, {tuple(merge_pair(ids, best, new_id)): freq for ids, freq in words.items()}
 
 
 def with_library(words, new_id):
@@ -44,13 +32,13 @@ def crosses_pretokens(words, new_id):
         text += list(ids) * freq
     counts = Counter(zip(text, text[1:], strict=False))
     best = min(counts, key=lambda p: (-counts[p], p))
-    return best, {tuple(merge(ids, best, new_id)): freq for ids, freq in words.items()}
+    return best, {tuple(merge_pair(ids, best, new_id)): freq for ids, freq in words.items()}
 
 
 def ignores_counts(words, new_id):
     counts = Counter(pair for ids in words for pair in zip(ids, ids[1:], strict=False))
     best = min(counts, key=lambda p: (-counts[p], p))
-    return best, {tuple(merge(ids, best, new_id)): freq for ids, freq in words.items()}
+    return best, {tuple(merge_pair(ids, best, new_id)): freq for ids, freq in words.items()}
 
 
 def tie_first_seen(words, new_id):
@@ -59,7 +47,7 @@ def tie_first_seen(words, new_id):
         for pair in zip(ids, ids[1:], strict=False):
             counts[pair] += freq
     best = max(counts, key=counts.get)
-    return best, {tuple(merge(ids, best, new_id)): freq for ids, freq in words.items()}
+    return best, {tuple(merge_pair(ids, best, new_id)): freq for ids, freq in words.items()}
 
 
 def learner_with(merge_fn):
